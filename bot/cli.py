@@ -1,0 +1,384 @@
+"""The `social-review` command line: check drafts, validate and measure rules, serve the Slack app."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .config import cli_locale_from_env, rules_path_from_env
+from .rules import RulesError, RuleSet, find_rules_file, load_rules
+from .rules.types import Finding, Review
+
+EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
+
+_TEXT: dict[str, dict[str, str]] = {
+    "ok": {"ja": "OK", "en": "OK"},
+    "warn": {"ja": "気になる点があります", "en": "Worth a second look"},
+    "block": {"ja": "修正が必要です", "en": "Needs changes"},
+    "approval": {"ja": "承認が必要です", "en": "Needs a manager's approval"},
+    "info": {"ja": "参考", "en": "info"},
+    "warning": {"ja": "注意", "en": "warning"},
+    "error": {"ja": "要修正", "en": "error"},
+    "suggest": {"ja": "言い換え案", "en": "Try"},
+    "needs_approval": {"ja": "承認が必要", "en": "needs approval"},
+    "summary": {
+        "ja": "{n} 件の下書き: OK {ok} / 気になる点 {warn} / 承認が必要 {approval} / 修正が必要 {block}",
+        "en": "{n} drafts: {ok} ok, {warn} warn, {approval} need approval, {block} need changes",
+    },
+    "no_findings": {"ja": "問題は見つかりませんでした", "en": "nothing found"},
+    "not_found": {"ja": "{path}: ファイルが見つかりません", "en": "{path}: no such file"},
+    "is_dir": {
+        "ja": "{path}: フォルダです。下書きのファイルを指定してください",
+        "en": "{path}: is a folder; give a draft file",
+    },
+    "unreadable": {"ja": "{path}: 読めません（{detail}）", "en": "{path}: cannot read ({detail})"},
+    "not_utf8": {
+        "ja": "{path}: UTF-8 として読めません（{offset} バイト目 0x{byte}）。UTF-8 で保存してください",
+        "en": "{path}: not valid UTF-8 (byte 0x{byte} at offset {offset}); save it as UTF-8",
+    },
+    "batch_json": {
+        "ja": "{line} 行目が JSON として読めません: {detail}",
+        "en": "line {line} is not valid JSON: {detail}",
+    },
+    "batch_text": {
+        "ja": '{line} 行目に文字列の "text" がありません',
+        "en": 'line {line} has no string "text"',
+    },
+    "batch_and_files": {
+        "ja": "--batch とファイルは同時に指定できません",
+        "en": "give either --batch or draft files, not both",
+    },
+    "rules_ok": {
+        "ja": "{path}: OK（ルール {rules} 件、例 {examples} 件すべて期待どおり）",
+        "en": "{path}: OK ({rules} rules, all {examples} examples behave as written)",
+    },
+    "rules_bad": {
+        "ja": "{path}: 問題が {n} 件あります。直すまでこのファイルは使えません",
+        "en": "{path}: {n} problem(s); the file cannot be used until they are fixed",
+    },
+}
+
+
+def _t(locale: str, key: str, **kw: Any) -> str:
+    entry = _TEXT[key]
+    return entry.get(locale, entry["en"]).format(**kw)
+
+
+# ------------------------------------------------------------------ input
+
+
+class InputError(Exception):
+    """A draft could not be read; the message is for the user."""
+
+
+def _decode(raw: bytes, name: str, locale: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = f"{raw[exc.start]:02x}"
+        raise InputError(_t(locale, "not_utf8", path=name, byte=byte, offset=exc.start)) from None
+
+
+def _read_draft(name: str, locale: str) -> str:
+    if name == "-":
+        return _decode(sys.stdin.buffer.read(), "stdin", locale)
+    path = Path(name)
+    if path.is_dir():
+        raise InputError(_t(locale, "is_dir", path=name))
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(_t(locale, "not_found", path=name)) from None
+    except OSError as exc:
+        raise InputError(_t(locale, "unreadable", path=name, detail=exc.strerror)) from None
+    return _decode(raw, name, locale)
+
+
+# ------------------------------------------------------------------ text output
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _context_line(text: str, f: Finding, color: bool) -> str:
+    line_start = text.rfind("\n", 0, f.start) + 1
+    line_end = text.find("\n", f.end)
+    line_end = len(text) if line_end == -1 else line_end
+    before = text[max(line_start, f.start - 30) : f.start]
+    excerpt = text[f.start : min(f.end, f.start + 80)].replace("\n", "⏎")
+    after = text[f.end : min(line_end, f.end + 30)]
+    if f.start - 30 > line_start:
+        before = "…" + before
+    if min(line_end, f.end + 30) < line_end:
+        after += "…"
+    if color:
+        mark = "\033[1;31m" if f.severity == "error" else "\033[1;33m"
+        return f"    {before}{mark}{excerpt}\033[0m{after}"
+    return f"    {before}«{excerpt}»{after}"
+
+
+def _write_text(out: TextIO, name: str, review: Review, locale: str, color: bool) -> None:
+    text = review.text
+    verdict = _t(locale, review.verdict)
+    out.write(f"{name}: {verdict}\n")
+    for f in review.findings:
+        line, col = _line_col(text, f.start)
+        severity = _t(locale, f.severity)
+        tail = f"  [{f.rule_id}]"
+        if f.requires_approval:
+            tail += f" ({_t(locale, 'needs_approval')})"
+        out.write(f"{name}:{line}:{col}: {severity}: {f.message}{tail}\n")
+        out.write(_context_line(text, f, color) + "\n")
+        if f.suggestion:
+            out.write(f"    {_t(locale, 'suggest')}: {f.suggestion}\n")
+
+
+# ------------------------------------------------------------------ commands
+
+
+def _load(args: argparse.Namespace, err: TextIO) -> tuple[RuleSet | None, str]:
+    path = find_rules_file(args.rules, rules_path_from_env())
+    forced = cli_locale_from_env()
+    try:
+        ruleset = load_rules(path, locale=forced)
+    except RulesError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+        return None, forced or "ja"
+    return ruleset, forced or ruleset.locale
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    ruleset, locale = _load(args, err)
+    if ruleset is None:
+        return EXIT_USAGE
+    if args.batch and args.files:
+        err.write(_t(locale, "batch_and_files") + "\n")
+        return EXIT_USAGE
+    if args.batch:
+        return _check_batch(ruleset, args.batch, out, err, locale)
+    names = args.files or ["-"]
+    verdicts: Counter[str] = Counter()
+    results: list[dict[str, Any]] = []
+    input_failed = False
+    color = args.format == "text" and out.isatty()
+    for name in names:
+        try:
+            text = _read_draft(name, locale)
+        except InputError as exc:
+            err.write(f"{exc}\n")
+            input_failed = True
+            continue
+        review = ruleset.review(text)
+        verdicts[review.verdict] += 1
+        if args.format == "text":
+            _write_text(out, name, review, locale, color)
+        elif args.format == "jsonl":
+            out.write(json.dumps(review.to_dict(name), ensure_ascii=False) + "\n")
+        else:
+            results.append(review.to_dict(name))
+    if args.format == "json":
+        payload: Any = results[0] if len(names) == 1 and results else results
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    if args.format == "text":
+        counts = {k: verdicts.get(k, 0) for k in ("ok", "warn", "approval", "block")}
+        out.write(_t(locale, "summary", n=sum(verdicts.values()), **counts) + "\n")
+    if input_failed:
+        return EXIT_USAGE
+    return EXIT_FLAGGED if verdicts["block"] or verdicts["approval"] else EXIT_OK
+
+
+def _check_batch(ruleset: RuleSet, name: str, out: TextIO, err: TextIO, locale: str) -> int:
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else _read_bytes(name, locale)
+        content = _decode(raw, name, locale)
+    except InputError as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    flagged = bad = False
+    for n, line in enumerate(content.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            message = _t(locale, "batch_json", line=n, detail=exc.msg)
+            out.write(json.dumps({"id": None, "line": n, "error": message}, ensure_ascii=False))
+            out.write("\n")
+            bad = True
+            continue
+        draft_id = item.get("id") if isinstance(item, dict) else None
+        text = item.get("text") if isinstance(item, dict) else None
+        if not isinstance(text, str):
+            message = _t(locale, "batch_text", line=n)
+            out.write(json.dumps({"id": draft_id, "line": n, "error": message}, ensure_ascii=False))
+            out.write("\n")
+            bad = True
+            continue
+        review = ruleset.review(text)
+        flagged = flagged or review.verdict in ("block", "approval")
+        out.write(json.dumps(review.to_dict(draft_id), ensure_ascii=False) + "\n")
+    if bad:
+        return EXIT_USAGE
+    return EXIT_FLAGGED if flagged else EXIT_OK
+
+
+def _read_bytes(name: str, locale: str) -> bytes:
+    path = Path(name)
+    if path.is_dir():
+        raise InputError(_t(locale, "is_dir", path=name))
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(_t(locale, "not_found", path=name)) from None
+    except OSError as exc:
+        raise InputError(_t(locale, "unreadable", path=name, detail=exc.strerror)) from None
+
+
+def _cmd_rules_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = find_rules_file(args.rules, rules_path_from_env())
+    forced = cli_locale_from_env()
+    try:
+        ruleset = load_rules(path, locale=forced)
+    except RulesError as exc:
+        for problem in exc.problems:
+            out.write(f"{problem}\n")
+        err.write(_t(forced or "ja", "rules_bad", path=path, n=len(exc.problems)) + "\n")
+        return EXIT_USAGE
+    examples = sum(len(r.examples.match) + len(r.examples.no_match) for r in ruleset.rules)
+    locale = forced or ruleset.locale
+    out.write(_t(locale, "rules_ok", path=path, rules=len(ruleset.rules), examples=examples) + "\n")
+    return EXIT_OK
+
+
+def _cmd_rules_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .rules.evaluate import CorpusError, evaluate, parse_corpus
+
+    ruleset, locale = _load(args, err)
+    if ruleset is None:
+        return EXIT_USAGE
+    try:
+        content = _decode(_read_bytes(args.corpus, locale), args.corpus, locale)
+        drafts = parse_corpus(content, args.corpus)
+    except (InputError, CorpusError) as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    result = evaluate(ruleset, drafts)
+    if args.format == "json":
+        out.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        return EXIT_OK
+    out.write(f"{'category':<16}{'precision':>10}{'recall':>8}{'tp':>6}{'fn':>6}{'fp':>6}\n")
+    for name, score in sorted(result.categories.items()):
+        out.write(
+            f"{name:<16}{score.precision:>10.1%}{score.recall:>8.1%}"
+            f"{score.tp:>6}{score.fn:>6}{score.fp:>6}\n"
+        )
+    out.write(
+        f"clean drafts with no warning: {result.clean_quiet}/{result.clean_total}"
+        f" ({result.clean_rate:.1%})\n"
+        f"approval routed: {result.approval_hit}/{result.approval_total}"
+        f" ({result.approval_rate:.1%}); routed without need: {result.approval_false}\n"
+    )
+    if result.misses:
+        out.write("\nmisses:\n")
+        for miss in result.misses:
+            out.write(f"  {miss['id']} [{miss['category']}] {miss['text']}\n")
+    if result.false_alarms:
+        out.write("\nfalse alarms:\n")
+        for fa in result.false_alarms:
+            out.write(
+                f"  {fa['id']} [{fa['category']}] {','.join(fa['rules'])}"
+                f" «{' / '.join(fa['excerpts'])}» {fa['text']}\n"
+            )
+    return EXIT_OK
+
+
+def _cmd_rules_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .rules.schema import json_schema
+
+    out.write(json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _cmd_rules_stats(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .app import rules_stats_command
+
+    return rules_stats_command(args)
+
+
+def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .app import serve_command
+
+    return serve_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="social-review",
+        description="Review social-media drafts against your company's guidelines (rules.yaml).",
+    )
+    parser.add_argument("--version", action="version", version=f"social-review {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rules_help = "rules file (default: $SOCIAL_REVIEW_RULES, ./rules.yaml, then the shipped one)"
+    check = sub.add_parser("check", help="check drafts and print the findings")
+    check.add_argument("files", nargs="*", metavar="FILE", help="one draft per file; - for stdin")
+    check.add_argument("--rules", metavar="PATH", help=rules_help)
+    check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
+    check.add_argument("--batch", metavar="FILE.jsonl", help='lines of {"id": ..., "text": ...}')
+    check.set_defaults(handler=_cmd_check)
+
+    rules = sub.add_parser("rules", help="validate, measure or describe the rules file")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    rcheck = rules_sub.add_parser("check", help="validate the file and run every example")
+    rcheck.add_argument("--rules", metavar="PATH", help=rules_help)
+    rcheck.set_defaults(handler=_cmd_rules_check)
+    reval = rules_sub.add_parser("eval", help="precision and recall on your labeled drafts")
+    reval.add_argument("corpus", metavar="CORPUS", help="YAML list or JSONL of labeled drafts")
+    reval.add_argument("--rules", metavar="PATH", help=rules_help)
+    reval.add_argument("--format", choices=("text", "json"), default="text")
+    reval.set_defaults(handler=_cmd_rules_eval)
+    rschema = rules_sub.add_parser("schema", help="print the JSON Schema of rules.yaml")
+    rschema.set_defaults(handler=_cmd_rules_schema)
+    rstats = rules_sub.add_parser("stats", help="hits and dismissals per rule (from the database)")
+    rstats.add_argument("--format", choices=("text", "json"), default="text")
+    rstats.set_defaults(handler=_cmd_rules_stats)
+
+    serve = sub.add_parser("serve", help="run the Slack app (Socket Mode, or --http)")
+    serve.add_argument("--http", action="store_true", help="serve HTTP instead of Socket Mode")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(handler=_cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    for stream in (sys.stdout, sys.stderr):
+        # Drafts are Japanese: never let a C locale turn output into a UnicodeEncodeError.
+        if (getattr(stream, "encoding", "") or "").lower().replace("-", "") != "utf8":
+            stream.reconfigure(encoding="utf-8", errors="replace")  # type: ignore[union-attr]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args, sys.stdout, sys.stderr))
+    except BrokenPipeError:  # `social-review check … | head` is fine
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

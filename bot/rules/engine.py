@@ -1,0 +1,326 @@
+"""The compiled rule set: one pass of Aho-Corasick and RE2 over a normalized draft, then per-rule filters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import ahocorasick
+import re2
+
+from . import metrics
+from .normalize import Key, base_key, evasion_key, normalize_pattern, normalize_term
+from .schema import Rule, RulesFile
+from .types import Finding, Review
+
+# A draft that repeats one bad word thousands of times needs a handful of findings, not all.
+MAX_FINDINGS_PER_RULE = 20
+
+_HIT, _ALLOW, _NEAR, _UNLESS, _BEFORE, _AFTER = range(6)
+
+
+class PatternError(ValueError):
+    """A rule's regular expression is not valid RE2."""
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        super().__init__(reason)
+        self.pattern = pattern
+        self.reason = reason
+
+
+def _re2_options() -> re2.Options:
+    opts = re2.Options()
+    opts.case_sensitive = False
+    opts.log_errors = False
+    # Bounds the DFA memory a huge pattern may take; too large a pattern fails to compile.
+    opts.max_mem = 8 << 20
+    return opts
+
+
+_OPTS = _re2_options()
+
+
+def compile_pattern(pattern: str, *, evasion: bool = False) -> re2._Regexp:
+    """Compile a rule author's regex with RE2 (linear time), raising PatternError if invalid."""
+    source = normalize_pattern(pattern, evasion=evasion)
+    try:
+        return re2.compile(source, _OPTS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else str(exc)
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError(pattern, str(reason)) from None
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and (ch.isalnum() or ch == "_")
+
+
+@dataclass(slots=True)
+class _Hits:
+    """Raw spans found for one rule in one key, before filtering."""
+
+    hits: list[tuple[int, int, str | None]] = field(default_factory=list)
+    allow: list[tuple[int, int]] = field(default_factory=list)
+    near: list[tuple[int, int]] = field(default_factory=list)
+    unless: list[tuple[int, int]] = field(default_factory=list)
+    before: list[tuple[int, int]] = field(default_factory=list)
+    after: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _CompiledRule:
+    index: int
+    rule: Rule
+    message: str
+    suggestion: str | None
+    evasion: bool
+
+
+class _Matcher:
+    """Every term and pattern of every rule that reads one kind of key, in one automaton and one RE2 set."""
+
+    def __init__(self) -> None:
+        self._terms: dict[str, list[tuple[int, int, str | None]]] = defaultdict(list)
+        self._patterns: list[tuple[re2._Regexp, int, int]] = []
+        self._automaton: ahocorasick.Automaton | None = None
+        self._set: re2.Set | None = None
+
+    def add_term(self, term: str, rule_index: int, role: int, extra: str | None = None) -> None:
+        if term:
+            self._terms[term].append((rule_index, role, extra))
+
+    def add_pattern(self, regex: re2._Regexp, rule_index: int, role: int) -> None:
+        self._patterns.append((regex, rule_index, role))
+
+    def freeze(self) -> None:
+        if self._terms:
+            automaton = ahocorasick.Automaton()
+            for term, payload in self._terms.items():
+                automaton.add_word(term, (len(term), tuple(payload)))
+            automaton.make_automaton()
+            self._automaton = automaton
+        if self._patterns:
+            pattern_set = re2.Set.SearchSet(_OPTS)
+            for regex, _, _ in self._patterns:
+                pattern_set.Add(regex.pattern)
+            pattern_set.Compile()
+            self._set = pattern_set
+
+    @property
+    def empty(self) -> bool:
+        return not self._terms and not self._patterns
+
+    def scan(self, text: str, out: dict[int, _Hits]) -> None:
+        if self._automaton is not None:
+            n = len(text)
+            for end_idx, (length, payload) in self._automaton.iter(text):
+                start = end_idx - length + 1
+                end = end_idx + 1
+                term_start_is_word = _is_word_char(text[start])
+                term_end_is_word = _is_word_char(text[end_idx])
+                if term_start_is_word and start > 0 and _is_word_char(text[start - 1]):
+                    continue
+                if term_end_is_word and end < n and _is_word_char(text[end]):
+                    continue
+                for rule_index, role, extra in payload:
+                    _record(out, rule_index, role, start, end, extra)
+        if self._set is not None:
+            matched = self._set.Match(text) or ()
+            for i in matched:
+                regex, rule_index, role = self._patterns[i]
+                count = 0
+                for m in regex.finditer(text):
+                    start, end = m.span()
+                    if end == start:
+                        continue
+                    _record(out, rule_index, role, start, end, None)
+                    count += 1
+                    if count >= MAX_FINDINGS_PER_RULE * 4:
+                        break
+
+
+def _record(
+    out: dict[int, _Hits], rule_index: int, role: int, start: int, end: int, extra: str | None
+) -> None:
+    hits = out.get(rule_index)
+    if hits is None:
+        hits = out[rule_index] = _Hits()
+    if role == _HIT:
+        hits.hits.append((start, end, extra))
+    elif role == _ALLOW:
+        hits.allow.append((start, end))
+    elif role == _NEAR:
+        hits.near.append((start, end))
+    elif role == _UNLESS:
+        hits.unless.append((start, end))
+    elif role == _BEFORE:
+        hits.before.append((start, end))
+    else:
+        hits.after.append((start, end))
+
+
+def _close(spans: Iterable[tuple[int, int]], start: int, end: int, within: int) -> bool:
+    return any(max(0, s - end, start - e) <= within for s, e in spans)
+
+
+class RuleSet:
+    """A validated, compiled rules.yaml: call review(text) for each draft."""
+
+    def __init__(self, model: RulesFile, source: str | None = None) -> None:
+        self.model = model
+        self.source = source
+        self.locale: str = model.locale
+        self._rules: list[_CompiledRule] = []
+        self._metric_rules: list[_CompiledRule] = []
+        self._base = _Matcher()
+        self._evasion = _Matcher()
+        for index, rule in enumerate(model.rules):
+            compiled = _CompiledRule(
+                index=index,
+                rule=rule,
+                message=_localize(rule.message, self.locale),
+                suggestion=_localize(rule.suggestion, self.locale) if rule.suggestion else None,
+                evasion=rule.evasion,
+            )
+            self._rules.append(compiled)
+            if rule.metric is not None:
+                self._metric_rules.append(compiled)
+                continue
+            self._add_rule(compiled)
+        self._base.freeze()
+        self._evasion.freeze()
+
+    @property
+    def rules(self) -> list[Rule]:
+        """Return the rules in file order."""
+        return list(self.model.rules)
+
+    def _add_rule(self, compiled: _CompiledRule) -> None:
+        rule = compiled.rule
+        ev = rule.evasion
+        matcher = self._evasion if ev else self._base
+        i = compiled.index
+        for term in rule.terms or ():
+            matcher.add_term(normalize_term(term, evasion=ev), i, _HIT)
+        for term, suggestion in (rule.replace or {}).items():
+            matcher.add_term(normalize_term(term, evasion=ev), i, _HIT, suggestion)
+        for pattern in rule.patterns or ():
+            matcher.add_pattern(compile_pattern(pattern, evasion=ev), i, _HIT)
+        for term in rule.allow:
+            matcher.add_term(normalize_term(term, evasion=ev), i, _ALLOW)
+        for term in rule.not_preceded_by:
+            matcher.add_term(normalize_term(term, evasion=ev), i, _BEFORE)
+        for term in rule.not_followed_by:
+            matcher.add_term(normalize_term(term, evasion=ev), i, _AFTER)
+        for ctx, role in ((rule.near, _NEAR), (rule.unless, _UNLESS)):
+            if ctx is None:
+                continue
+            for term in ctx.terms or ():
+                matcher.add_term(normalize_term(term, evasion=ev), i, role)
+            for pattern in ctx.patterns or ():
+                matcher.add_pattern(compile_pattern(pattern, evasion=ev), i, role)
+
+    def review(self, text: str) -> Review:
+        """Check one draft against every rule and return its findings in text order."""
+        findings: list[Finding] = []
+        # Lone surrogates (from broken clients) cannot be encoded; '?' keeps every offset.
+        safe = text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            safe = text.encode("utf-8", "replace").decode("utf-8")
+        if text:
+            key = base_key(safe)
+            if not self._base.empty:
+                findings.extend(self._scan(self._base, key, text))
+            if not self._evasion.empty:
+                findings.extend(self._scan(self._evasion, evasion_key(key), text))
+        for compiled in self._metric_rules:
+            findings.extend(self._measure(compiled, safe, text))
+        findings.sort(key=lambda f: (f.start, -f.end, f.rule_id))
+        return Review(text=text, findings=tuple(findings))
+
+    def _scan(self, matcher: _Matcher, key: Key, text: str) -> list[Finding]:
+        raw: dict[int, _Hits] = {}
+        matcher.scan(key.text, raw)
+        found: list[Finding] = []
+        for rule_index, hits in raw.items():
+            if not hits.hits:
+                continue
+            compiled = self._rules[rule_index]
+            kept = _filter(compiled.rule, hits)
+            for start, end, suggestion in kept[:MAX_FINDINGS_PER_RULE]:
+                o_start, o_end = key.span(start, end)
+                found.append(self._finding(compiled, text, o_start, o_end, suggestion))
+        return found
+
+    def _measure(self, compiled: _CompiledRule, safe: str, text: str) -> list[Finding]:
+        metric = compiled.rule.metric
+        assert metric is not None
+        result = metrics.measure(metric.kind, safe, metric.max)
+        if result is None:
+            return []
+        start, end, value = result
+        message = _fill(compiled.message, value=value, max=metric.max, over=value - metric.max)
+        return [self._finding(compiled, text, start, end, None, message=message)]
+
+    def _finding(
+        self,
+        compiled: _CompiledRule,
+        text: str,
+        start: int,
+        end: int,
+        suggestion: str | None,
+        message: str | None = None,
+    ) -> Finding:
+        rule = compiled.rule
+        return Finding(
+            rule_id=rule.id,
+            category=rule.category,
+            severity=rule.severity,
+            requires_approval=rule.requires_approval,
+            start=start,
+            end=end,
+            excerpt=text[start:end],
+            message=message if message is not None else compiled.message,
+            suggestion=suggestion if suggestion is not None else compiled.suggestion,
+            guideline=rule.guideline,
+            confidence=rule.confidence,
+        )
+
+
+def _filter(rule: Rule, hits: _Hits) -> list[tuple[int, int, str | None]]:
+    """Apply allow-lists, context guards and near/unless, then drop overlapping duplicates."""
+    candidates = sorted(hits.hits, key=lambda h: (h[0], -(h[1] - h[0])))
+    kept: list[tuple[int, int, str | None]] = []
+    last_end = -1
+    for start, end, suggestion in candidates:
+        if start < last_end:
+            continue  # overlaps a longer match already kept
+        if any(a <= start and end <= b for a, b in hits.allow):
+            continue
+        if any(e == start for _, e in hits.before):
+            continue
+        if any(s == end for s, _ in hits.after):
+            continue
+        if rule.near is not None and not _close(hits.near, start, end, rule.near.within):
+            continue
+        if rule.unless is not None and _close(hits.unless, start, end, rule.unless.within):
+            continue
+        kept.append((start, end, suggestion))
+        last_end = end
+    return kept
+
+
+def _localize(message: object, locale: str) -> str:
+    if isinstance(message, str):
+        return message
+    return message.get(locale)  # type: ignore[attr-defined]
+
+
+def _fill(message: str, **values: int) -> str:
+    for name, value in values.items():
+        message = message.replace("{" + name + "}", str(value))
+    return message

@@ -1,0 +1,385 @@
+"""Load rules.yaml: parse with line numbers, validate, compile, run every example, report every problem."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .engine import PatternError, RuleSet, compile_pattern
+from .schema import Example, Rule, RulesFile
+
+try:  # the C loader is much faster on large files
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+PACKAGED_RULES = Path(__file__).resolve().parent.parent / "data" / "rules.yaml"
+
+_TEXT: dict[str, dict[str, str]] = {
+    "unreadable": {
+        "ja": "ファイルを読めません: {detail}",
+        "en": "cannot read the file: {detail}",
+    },
+    "not_utf8": {
+        "ja": "UTF-8 として読めません（{detail}）。UTF-8 で保存し直してください",
+        "en": "not valid UTF-8 ({detail}); save the file as UTF-8",
+    },
+    "yaml": {"ja": "YAML の書き方に誤りがあります: {detail}", "en": "invalid YAML: {detail}"},
+    "duplicate_key": {
+        "ja": "キー `{name}` が同じ場所に2回あります",
+        "en": "key `{name}` appears twice in the same mapping",
+    },
+    "top": {
+        "ja": "ファイルの一番上は `version:` と `rules:` を持つマッピングにしてください",
+        "en": "the top of the file must be a mapping with `version:` and `rules:`",
+    },
+    "duplicate_id": {
+        "ja": "id が重複しています（{line} 行目と同じ）",
+        "en": "duplicate id (also on line {line})",
+    },
+    "pattern": {
+        "ja": "正規表現 `{pattern}` が使えません: {reason}",
+        "en": "pattern `{pattern}` is not valid: {reason}",
+    },
+    "lookaround": {
+        "ja": "（先読み・後読みは使えません。not_preceded_by / not_followed_by を使ってください）",
+        "en": "(lookarounds are not supported; use not_preceded_by / not_followed_by)",
+    },
+    "example_missed": {
+        "ja": "match の例 {example} に反応しませんでした",
+        "en": "does not flag its match example {example}",
+    },
+    "example_flagged": {
+        "ja": "no_match の例 {example} に反応してしまいました（{excerpt}）",
+        "en": "flags its no_match example {example} (at {excerpt})",
+    },
+    "missing": {"ja": "`{field}` が必要です", "en": "`{field}` is required"},
+    "extra_forbidden": {
+        "ja": "知らないキー `{field}` です（綴りを確認してください）",
+        "en": "unknown key `{field}` (check the spelling)",
+    },
+    "literal_error": {
+        "ja": "`{field}` は {expected} のどれかにしてください",
+        "en": "`{field}` must be one of {expected}",
+    },
+    "too_short": {"ja": "`{field}` が空です", "en": "`{field}` must not be empty"},
+    "string_pattern_mismatch": {
+        "ja": "`{field}` の形式が違います（{expected} の形）",
+        "en": "`{field}` has the wrong form (expected {expected})",
+    },
+    "type": {
+        "ja": "`{field}` の型が違います: {detail}",
+        "en": "`{field}` has the wrong type: {detail}",
+    },
+    "value": {"ja": "`{field}`: {detail}", "en": "`{field}`: {detail}"},
+}
+
+
+def _t(locale: str, key: str, **kw: Any) -> str:
+    entry = _TEXT[key]
+    return entry.get(locale, entry["en"]).format(**kw)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a rules file, with the line it is on."""
+
+    path: str
+    line: int
+    rule_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:"
+        if self.rule_id:
+            return f"{where} rule {self.rule_id}: {self.message}"
+        return f"{where} {self.message}"
+
+
+class RulesError(Exception):
+    """The rules file cannot be used; carries every problem found, each with file:line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+# ---------------------------------------------------------------- YAML with line numbers
+
+
+class _Lines:
+    """Line numbers (1-based) of every node in the parsed YAML, by path of keys and indexes."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[tuple[Any, ...], int] = {}
+        self.duplicates: list[tuple[int, str]] = []
+
+    def line(self, path: tuple[Any, ...]) -> int:
+        """Return the line of the deepest known node along path."""
+        for cut in range(len(path), -1, -1):
+            found = self.by_path.get(tuple(path[:cut]))
+            if found is not None:
+                return found
+        return 1
+
+
+def _walk(node: yaml.Node, path: tuple[Any, ...], lines: _Lines) -> None:
+    lines.by_path.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                lines.duplicates.append((key_node.start_mark.line + 1, str(key)))
+            seen.add(key)
+            lines.by_path[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines)
+            # point a scalar's errors at its key's line (same line in block style)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines)
+
+
+def _parse(text: str, path: str, locale: str) -> tuple[Any, _Lines]:
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        detail = f"{exc.problem or exc}"
+        if exc.context:
+            detail = f"{exc.context}, {detail}"
+        raise RulesError([Problem(path, line, None, _t(locale, "yaml", detail=detail))]) from None
+    except yaml.YAMLError as exc:
+        raise RulesError([Problem(path, 1, None, _t(locale, "yaml", detail=str(exc)))]) from None
+    lines = _Lines()
+    if node is None:
+        return None, lines
+    _walk(node, (), lines)
+    data = yaml.load(text, Loader=_Loader)
+    return data, lines
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _clean_loc(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the union-branch names pydantic puts in a location, keeping real keys and indexes."""
+    clean: list[Any] = []
+    node = data
+    for part in loc:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+            clean.append(part)
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and not part[:1].isupper()
+            and "[" not in part
+            and part not in {"str", "int", "bool", "list", "dict"}
+        ):
+            # a key pydantic looked for and did not find (missing), or an unknown one
+            clean.append(part)
+            node = None
+    return tuple(clean)
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if not parts:
+        return ""
+    if len(parts) > 1 and parts[-2] in {"examples", "metric", "near", "unless", "message"}:
+        return ".".join(parts[-2:])
+    return parts[-1]
+
+
+def _pydantic_problems(
+    exc: ValidationError, data: Any, lines: _Lines, path: str, locale: str
+) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[tuple[Any, ...]] = set()
+    for err in exc.errors(include_url=False):
+        clean = _clean_loc(data, tuple(err["loc"]))
+        if clean in seen:
+            continue  # a union reports once per branch: the first says enough
+        seen.add(clean)
+        rule_id = _rule_id_at(data, clean)
+        kind = err["type"]
+        field = _field_name(clean) or "rules"
+        ctx = err.get("ctx") or {}
+        line = lines.line(clean)
+        if kind == "missing":
+            message = _t(locale, "missing", field=field)
+            line = lines.line(clean[:-1])
+        elif kind == "extra_forbidden":
+            message = _t(locale, "extra_forbidden", field=field)
+        elif kind == "literal_error":
+            message = _t(locale, "literal_error", field=field, expected=ctx.get("expected", ""))
+        elif kind in ("too_short", "string_too_short"):
+            message = _t(locale, "too_short", field=field)
+        elif kind == "string_pattern_mismatch":
+            expected = ctx.get("pattern", "")
+            message = _t(locale, "string_pattern_mismatch", field=field, expected=expected)
+        elif kind.endswith("_type") or kind.endswith("_parsing"):
+            message = _t(locale, "type", field=field, detail=err["msg"])
+        else:
+            detail = str(err["msg"]).removeprefix("Value error, ")
+            message = _t(locale, "value", field=field, detail=detail)
+        problems.append(Problem(path, line, rule_id, message))
+    return problems
+
+
+def _rule_id_at(data: Any, loc: tuple[Any, ...]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        try:
+            rule = data["rules"][loc[1]]
+        except (KeyError, IndexError, TypeError):
+            return None
+        if isinstance(rule, dict) and isinstance(rule.get("id"), str):
+            return rule["id"]
+        return f"#{loc[1] + 1}"
+    return None
+
+
+def _render(example: Example) -> str:
+    return example if isinstance(example, str) else example.render()
+
+
+def _show(example: Example) -> str:
+    text = _render(example)
+    short = text if len(text) <= 40 else text[:37] + "…"
+    return f"「{short}」"
+
+
+def _check_rules(model: RulesFile, lines: _Lines, path: str, locale: str) -> list[Problem]:
+    problems: list[Problem] = []
+    first_line: dict[str, int] = {}
+    for i, rule in enumerate(model.rules):
+        line = lines.line(("rules", i, "id"))
+        if rule.id in first_line:
+            problems.append(
+                Problem(path, line, rule.id, _t(locale, "duplicate_id", line=first_line[rule.id]))
+            )
+        else:
+            first_line[rule.id] = line
+        problems.extend(_check_patterns(rule, i, lines, path, locale))
+    return problems
+
+
+def _check_patterns(rule: Rule, i: int, lines: _Lines, path: str, locale: str) -> list[Problem]:
+    problems: list[Problem] = []
+    places: list[tuple[tuple[Any, ...], str]] = [
+        (("rules", i, "patterns", j), p) for j, p in enumerate(rule.patterns or ())
+    ]
+    for ctx_name in ("near", "unless"):
+        ctx = getattr(rule, ctx_name)
+        if ctx is not None:
+            places += [
+                (("rules", i, ctx_name, "patterns", j), p) for j, p in enumerate(ctx.patterns or ())
+            ]
+    for where, pattern in places:
+        try:
+            compile_pattern(pattern, evasion=rule.evasion)
+        except PatternError as exc:
+            reason = exc.reason
+            if "(?<" in pattern or "(?=" in pattern or "(?!" in pattern:
+                reason += " " + _t(locale, "lookaround")
+            problems.append(
+                Problem(
+                    path,
+                    lines.line(where),
+                    rule.id,
+                    _t(locale, "pattern", pattern=pattern, reason=reason),
+                )
+            )
+    return problems
+
+
+def _check_examples(ruleset: RuleSet, lines: _Lines, path: str, locale: str) -> list[Problem]:
+    problems: list[Problem] = []
+    for i, rule in enumerate(ruleset.model.rules):
+        for kind in ("match", "no_match"):
+            for j, example in enumerate(getattr(rule.examples, kind)):
+                found = [
+                    f for f in ruleset.review(_render(example)).findings if f.rule_id == rule.id
+                ]
+                line = lines.line(("rules", i, "examples", kind, j))
+                if kind == "match" and not found:
+                    message = _t(locale, "example_missed", example=_show(example))
+                    problems.append(Problem(path, line, rule.id, message))
+                elif kind == "no_match" and found:
+                    message = _t(
+                        locale, "example_flagged", example=_show(example), excerpt=found[0].excerpt
+                    )
+                    problems.append(Problem(path, line, rule.id, message))
+    return problems
+
+
+def _guess_locale(data: Any) -> str:
+    if isinstance(data, dict) and data.get("locale") in ("ja", "en"):
+        return str(data["locale"])
+    return "ja"
+
+
+def load_rules_text(text: str, path: str = "rules.yaml", locale: str | None = None) -> RuleSet:
+    """Validate and compile rules from YAML text; raise RulesError listing every problem."""
+    data, lines = _parse(text, path, locale or "ja")
+    loc = locale or _guess_locale(data)
+    problems = [
+        Problem(path, line, None, _t(loc, "duplicate_key", name=key))
+        for line, key in lines.duplicates
+    ]
+    if not isinstance(data, dict):
+        raise RulesError([*problems, Problem(path, lines.line(()), None, _t(loc, "top"))])
+    try:
+        model = RulesFile.model_validate(data)
+    except ValidationError as exc:
+        problems += _pydantic_problems(exc, data, lines, path, loc)
+        raise RulesError(sorted(problems, key=lambda p: p.line)) from None
+    problems += _check_rules(model, lines, path, loc)
+    if problems:
+        raise RulesError(sorted(problems, key=lambda p: p.line))
+    ruleset = RuleSet(model, source=path)
+    problems += _check_examples(ruleset, lines, path, loc)
+    if problems:
+        raise RulesError(sorted(problems, key=lambda p: p.line))
+    return ruleset
+
+
+def load_rules(path: str | Path, locale: str | None = None) -> RuleSet:
+    """Load, validate and compile a rules file; raise RulesError listing every problem."""
+    shown = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        loc = locale or "ja"
+        raise RulesError(
+            [Problem(shown, 1, None, _t(loc, "unreadable", detail=exc.strerror or str(exc)))]
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        detail = f"byte 0x{raw[exc.start]:02x}"
+        raise RulesError(
+            [Problem(shown, line, None, _t(locale or "ja", "not_utf8", detail=detail))]
+        ) from None
+    return load_rules_text(text, shown, locale)
+
+
+def find_rules_file(explicit: str | None, env_value: str | None, cwd: Path | None = None) -> Path:
+    """Pick the rules file: --rules, then SOCIAL_REVIEW_RULES, then ./rules.yaml, then the packaged copy."""
+    if explicit:
+        return Path(explicit)
+    if env_value:
+        return Path(env_value)
+    local = (cwd or Path.cwd()) / "rules.yaml"
+    if local.is_file():
+        return local
+    return PACKAGED_RULES

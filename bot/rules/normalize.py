@@ -1,0 +1,183 @@
+"""Normalized matching keys for Japanese and English text, with offsets back to the original."""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from dataclasses import dataclass
+
+# Characters that only hide a word from a matcher: zero-width spaces and joiners, the BOM,
+# soft hyphens, variation selectors and bidi controls. They are dropped from every key.
+_INVISIBLE = frozenset(
+    [
+        "\u00ad",
+        "\u034f",
+        "\u061c",
+        "\u180e",
+        *map(chr, range(0x200B, 0x2010)),
+        *map(chr, range(0x202A, 0x202F)),
+        *map(chr, range(0x2060, 0x2070)),
+        "\ufeff",
+        *map(chr, range(0xFE00, 0xFE10)),
+    ]
+)
+
+# Long-vowel marks, wave dashes and dash look-alikes people use interchangeably in Japanese
+# (すご〜い, すごーい, すご～い). All fold to the katakana long-vowel mark. ASCII '-' is left
+# alone so English words like "co-op" and regex syntax keep their meaning.
+_LONG_VOWELS = frozenset("ー〜～〰~‐‑‒–—―−⁓﹣ｰ")
+LONG_VOWEL = "ー"
+
+# Separators people put between the letters of a word to slip past a filter (バ カ, コ・ラ・ボ).
+_SEPARATORS = frozenset(" \t\n\r・.,*_/|+=:;!?、。･-")
+
+_KATAKANA_START, _KATAKANA_END = 0x30A1, 0x30F6  # ァ..ヶ
+_KANA_SHIFT = 0x60
+
+
+def _fold_char(ch: str) -> str:
+    """Fold one NFKC-normalized character into its base key form."""
+    if ch in _INVISIBLE:
+        return ""
+    if ch in _LONG_VOWELS:
+        return LONG_VOWEL
+    if ch.isascii():
+        return ch.lower()
+    return ch.casefold()
+
+
+def _cluster_end(text: str, i: int) -> int:
+    """Return the end of the cluster starting at i: a base character and its combining marks."""
+    n = len(text)
+    j = i + 1
+    while j < n:
+        c = text[j]
+        # ﾞ/ﾟ (half-width voiced marks) and combining marks attach to the previous character.
+        if c in "\uff9e\uff9f" or (not c.isascii() and unicodedata.combining(c)):
+            j += 1
+        else:
+            break
+    return j
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A normalized string and, for each of its characters, the original span it came from."""
+
+    text: str
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a [start, end) range of the key back to the original text."""
+        return self.starts[start], self.ends[end - 1]
+
+
+def base_key(text: str) -> Key:
+    """Return the base key: NFKC, case folded, long vowels unified, invisible characters dropped."""
+    if text.isascii():
+        # Fast path: ASCII is NFKC-stable and one character maps to one.
+        lowered = text.lower()
+        idx = tuple(range(len(text)))
+        return Key(lowered, idx, tuple(i + 1 for i in idx))
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = _cluster_end(text, i)
+        cluster = text[i:j]
+        norm = unicodedata.normalize("NFKC", cluster)
+        for ch in norm:
+            folded = _fold_char(ch)
+            for f in folded:
+                out.append(f)
+                starts.append(i)
+                ends.append(j)
+        i = j
+    return Key("".join(out), tuple(starts), tuple(ends))
+
+
+def fold_kana(s: str) -> str:
+    """Fold katakana to hiragana (コラボ -> こらぼ) so either spelling matches."""
+    return "".join(
+        chr(ord(c) - _KANA_SHIFT) if _KATAKANA_START <= ord(c) <= _KATAKANA_END else c for c in s
+    )
+
+
+def evasion_key(key: Key) -> Key:
+    """Return a key that also sees through kana swaps and spaced-out letters (バ カ, c o l l a b).
+
+    Katakana folds to hiragana, and separators are dropped where they sit beside
+    single-character pieces, so 'コ・ラ・ボ' reads 'こらぼ' but 'I am a fan' keeps its spaces.
+    """
+    s = fold_kana(key.text)
+    n = len(s)
+    keep = [True] * n
+    # Pieces are runs of non-separators; a separator run is dropped when the pieces on both
+    # sides are one character long (the spaced-out pattern).
+    pieces: list[tuple[int, int]] = []
+    i = 0
+    while i < n:
+        if s[i] in _SEPARATORS:
+            i += 1
+            continue
+        j = i
+        while j < n and s[j] not in _SEPARATORS:
+            j += 1
+        pieces.append((i, j))
+        i = j
+    for (a0, a1), (b0, b1) in itertools.pairwise(pieces):
+        gap = s[a1:b0]
+        if len(gap) > 3 or "\n" in gap:
+            continue
+        left_single, right_single = a1 - a0 == 1, b1 - b0 == 1
+        # Latin needs both sides single ('a stupid' must stay two words); Japanese has no
+        # spaces between words, so one single character beside a gap is already suspicious.
+        latin = s[a1 - 1].isascii() or s[b0].isascii()
+        if (left_single and right_single) or (not latin and (left_single or right_single)):
+            for k in range(a1, b0):
+                keep[k] = False
+    chars = [c for c, k in zip(s, keep, strict=True) if k]
+    starts = tuple(st for st, k in zip(key.starts, keep, strict=True) if k)
+    ends = tuple(en for en, k in zip(key.ends, keep, strict=True) if k)
+    return Key("".join(chars), starts, ends)
+
+
+def normalize_term(term: str, *, evasion: bool = False) -> str:
+    """Normalize a rule author's literal term the same way drafts are normalized."""
+    key = base_key(term)
+    if evasion:
+        return evasion_key(key).text
+    return key.text
+
+
+def normalize_pattern(pattern: str, *, evasion: bool = False) -> str:
+    """Normalize the literal non-ASCII characters of a regex so it reads the key's alphabet.
+
+    ASCII is left alone (case is handled by a case-insensitive compile, and folding ASCII
+    would change escapes such as \\D), full-width and half-width forms become NFKC, long-vowel
+    look-alikes become 'ー', and katakana becomes hiragana for rules that opt into evasion.
+    """
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch.isascii():
+            out.append(ch)
+            i += 1
+            continue
+        j = _cluster_end(pattern, i)
+        norm = unicodedata.normalize("NFKC", pattern[i:j])
+        for c in norm:
+            folded = _fold_char(c)
+            if folded.isascii() and folded and not folded.isalnum():
+                # A full-width symbol became an ASCII metacharacter: keep it literal.
+                out.append("\\" + folded)
+            else:
+                out.append(folded)
+        i = j
+    result = "".join(out)
+    return fold_kana(result) if evasion else result

@@ -1,0 +1,256 @@
+"""The `social-review` command line, run as a real process the way people run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.rules_helpers import rules_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RULES = rules_yaml(
+    """
+    - id: collaboration.proposal
+      category: collaboration
+      requires_approval: true
+      guideline: G5
+      message: {ja: "コラボは上長の承認が必要です(G5)", en: "Collaborations need a manager's approval (G5)"}
+      terms: [コラボ, collab]
+      evasion: true
+      examples:
+        match: ["コラボしませんか"]
+        no_match: ["こんにちは"]
+    - id: overboard.slang
+      category: overboard
+      message: {ja: "くだけすぎです(G2)", en: "Too casual (G2)"}
+      replace: {ヤバい: すごい}
+      examples:
+        match: ["ヤバい"]
+        no_match: ["すごい"]
+    - id: privacy.phone
+      category: privacy
+      severity: error
+      message: {ja: "個人の電話番号です(G4)", en: "A personal phone number (G4)"}
+      patterns: ['0[789]0-?[0-9]{4}-?[0-9]{4}']
+      examples:
+        match: ["090-1234-5678"]
+        no_match: ["0120-123-456"]
+    """
+)
+
+
+def run(*args: str, stdin: bytes | str = b"", cwd: Path | None = None, env: dict | None = None):
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_REVIEW_")}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=data,
+        capture_output=True,
+        cwd=cwd or ROOT,
+        env=full_env,
+        timeout=60,
+    )
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+@pytest.fixture()
+def rules_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES, encoding="utf-8")
+    return path
+
+
+def test_check_reads_stdin_and_prints_linter_style_lines_with_a_summary(rules_file):
+    code, out, _ = run(
+        "check", "--rules", str(rules_file), stdin="こんにちは\n今度コラボしませんか？"
+    )
+    assert code == 1
+    assert (
+        "-:2:3: 注意: コラボは上長の承認が必要です(G5)  [collaboration.proposal] (承認が必要)"
+        in out
+    )
+    assert "今度«コラボ»しませんか？" in out
+    assert out.strip().endswith("1 件の下書き: OK 0 / 気になる点 0 / 承認が必要 1 / 修正が必要 0")
+
+
+def test_json_offsets_point_into_the_original_text_even_for_disguised_words(rules_file):
+    text = "今度 ｺﾗﾎﾞ と コ・ラ・ボ、マジでヤバい"
+    code, out, _ = run("check", "--rules", str(rules_file), "--format", "json", stdin=text)
+    result = json.loads(out)
+    assert code == 1
+    assert result["id"] == "-"
+    assert result["verdict"] == "approval"
+    excerpts = [f["excerpt"] for f in result["findings"]]
+    assert excerpts == ["ｺﾗﾎﾞ", "コ・ラ・ボ", "ヤバい"]
+    for f in result["findings"]:
+        assert text[f["start"] : f["end"]] == f["excerpt"]
+    assert set(result["findings"][0]) == {
+        "rule_id", "category", "severity", "requires_approval", "start", "end",
+        "excerpt", "message", "suggestion", "guideline", "confidence",
+    }  # fmt: skip
+    assert result["findings"][2]["suggestion"] == "すごい"
+
+
+def test_each_file_is_one_draft_and_exit_code_follows_the_worst_verdict(rules_file, tmp_path):
+    ok = tmp_path / "ok.txt"
+    ok.write_text("いつもありがとうございます！", encoding="utf-8")
+    warn = tmp_path / "warn.txt"
+    warn.write_text("これはヤバい", encoding="utf-8")
+    block = tmp_path / "block.txt"
+    block.write_text("私の番号は090-1234-5678です", encoding="utf-8")
+    code, out, _ = run("check", "--rules", str(rules_file), "--format", "jsonl", str(ok), str(warn))
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(x["id"], x["verdict"]) for x in lines] == [(str(ok), "ok"), (str(warn), "warn")]
+    code, out, _ = run("check", "--rules", str(rules_file), "--format", "json", str(ok), str(block))
+    assert code == 1
+    assert [x["verdict"] for x in json.loads(out)] == ["ok", "block"]
+
+
+def test_batch_writes_one_json_line_per_draft_in_order(rules_file, tmp_path):
+    batch = tmp_path / "drafts.jsonl"
+    batch.write_text(
+        "\n".join(
+            json.dumps({"id": i, "text": t}, ensure_ascii=False)
+            for i, t in enumerate(["こんにちは", "collab?", "すごい"])
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run("check", "--rules", str(rules_file), "--batch", str(batch))
+    assert code == 1
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["verdict"]) for r in rows] == [(0, "ok"), (1, "approval"), (2, "ok")]
+
+
+def test_a_broken_batch_line_is_reported_in_place_and_the_rest_still_checked(rules_file, tmp_path):
+    batch = tmp_path / "drafts.jsonl"
+    batch.write_text(
+        '{"id": "a", "text": "collab"}\nnot json\n{"id": "c"}\n{"id": "d", "text": "ok"}\n'
+    )
+    code, out, _ = run("check", "--rules", str(rules_file), "--batch", str(batch))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 2
+    assert [r.get("verdict") or "error" for r in rows] == ["approval", "error", "error", "ok"]
+    assert rows[1]["line"] == 2
+
+
+def test_invalid_utf8_missing_files_and_folders_are_clear_errors_not_tracebacks(
+    rules_file, tmp_path
+):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xe3\x81\x82\xff\xfe")
+    code, _out, err = run(
+        "check", "--rules", str(rules_file), str(bad), str(tmp_path / "nope.txt"), str(tmp_path)
+    )
+    assert code == 2
+    assert f"{bad}: UTF-8 として読めません（3 バイト目 0xff）" in err
+    assert "nope.txt: ファイルが見つかりません" in err
+    assert "フォルダです" in err
+    assert "Traceback" not in err
+
+
+def test_a_utf16_file_from_windows_is_read(rules_file, tmp_path):
+    draft = tmp_path / "win.txt"
+    draft.write_bytes("コラボ".encode("utf-16"))
+    _code, out, _ = run("check", "--rules", str(rules_file), "--format", "json", str(draft))
+    assert json.loads(out)["verdict"] == "approval"
+
+
+def test_a_huge_draft_gets_a_result(rules_file):
+    text = ("長い下書きです。" * 12_500)[:100_000] + "コラボ"
+    code, out, err = run("check", "--rules", str(rules_file), "--format", "json", stdin=text)
+    assert code == 1, err
+    assert json.loads(out)["findings"][0]["start"] == 100_000
+
+
+def test_a_broken_rules_file_stops_check_with_file_and_line(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES.replace("severity: error", "severity: fatal"), encoding="utf-8")
+    code, _out, err = run("check", "--rules", str(path), stdin="x")
+    assert code == 2
+    assert err.startswith(f"{path}:24: rule privacy.phone: `severity`")
+
+
+def test_rules_check_lists_every_problem_and_exits_2(tmp_path):
+    path = tmp_path / "rules.yaml"
+    broken = RULES.replace('no_match: ["こんにちは"]', 'no_match: ["collab"]').replace(
+        'match: ["ヤバい"]', 'match: ["やばくない"]'
+    )
+    path.write_text(broken, encoding="utf-8")
+    code, out, err = run("rules", "check", "--rules", str(path), env={"SOCIAL_REVIEW_LOCALE": "en"})
+    assert code == 2
+    assert out.splitlines() == [
+        f"{path}:14: rule collaboration.proposal: flags its no_match example 「collab」 (at collab)",
+        f"{path}:20: rule overboard.slang: does not flag its match example 「やばくない」",
+    ]
+    assert "2 problem(s)" in err
+
+
+def test_rules_check_on_a_good_file_prints_one_summary_line(rules_file):
+    code, out, _ = run("rules", "check", "--rules", str(rules_file))
+    assert code == 0
+    assert out.splitlines() == [f"{rules_file}: OK（ルール 3 件、例 6 件すべて期待どおり）"]
+
+
+def test_rules_file_lookup_prefers_flag_then_env_then_cwd_then_packaged(rules_file, tmp_path):
+    elsewhere = tmp_path / "empty"
+    elsewhere.mkdir()
+    # From a folder with no rules.yaml, the packaged default rules are used.
+    code, out, _ = run("rules", "check", cwd=elsewhere)
+    assert code == 0 and "bot/data/rules.yaml" in out
+    code, out, _ = run(
+        "rules", "check", cwd=elsewhere, env={"SOCIAL_REVIEW_RULES": str(rules_file)}
+    )
+    assert out.startswith(str(rules_file))
+    code, out, _ = run("rules", "check", cwd=tmp_path)
+    assert out.startswith(str(tmp_path / "rules.yaml"))
+
+
+def test_rules_eval_reports_precision_recall_misses_and_false_alarms(rules_file, tmp_path):
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text(
+        """
+- {id: a, text: "コラボしませんか", categories: [collaboration], approval: true}
+- {id: b, text: "一緒に何かやりましょう", categories: [collaboration], approval: true}
+- {id: c, text: "いつもありがとうございます", categories: []}
+- {id: d, text: "これはヤバい", categories: []}
+""",
+        encoding="utf-8",
+    )
+    code, out, _ = run("rules", "eval", str(corpus), "--rules", str(rules_file), "--format", "json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["categories"]["collaboration"] == {
+        "tp": 1, "fn": 1, "fp": 0, "precision": 1.0, "recall": 0.5,
+    }  # fmt: skip
+    assert result["clean"] == {"total": 2, "no_warning": 1, "rate": 0.5}
+    assert [m["id"] for m in result["misses"]] == ["b", "b"]
+    assert [f["id"] for f in result["false_alarms"]] == ["d"]
+    code, out, _ = run("rules", "eval", str(corpus), "--rules", str(rules_file))
+    assert "collaboration" in out and "50.0%" in out and "false alarms:" in out
+
+
+def test_check_path_imports_no_slack_or_sql(rules_file):
+    code = (
+        f"import sys; from bot.cli import main; rc = main(['check', '--rules', {str(rules_file)!r}, '-']);"
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('slack_sdk', 'slack_bolt', 'sqlalchemy', 'psycopg', 'apscheduler')];"
+        "print('IMPORTED', bad)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=b"hello", capture_output=True, cwd=ROOT, timeout=60
+    )
+    assert proc.stdout.decode().strip().endswith("IMPORTED []")
+
+
+def test_usage_errors_exit_2():
+    code, _, err = run("check", "--format", "xml")
+    assert code == 2
+    assert "invalid choice" in err

@@ -1,0 +1,170 @@
+"""A broken rules.yaml is refused with file:line and what is wrong — every problem at once."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.rules import RulesError, load_rules, load_rules_text
+from bot.rules.schema import json_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD_RULE = """\
+  - id: collaboration.proposal
+    category: collaboration
+    requires_approval: true
+    message: "コラボは承認が必要です"
+    terms: [コラボ]
+    examples:
+      match: ["コラボしませんか"]
+      no_match: ["こんにちは"]
+"""
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(RulesError) as info:
+        load_rules_text(text, "rules.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_shipped_rules_file_loads_and_every_example_passes():
+    rs = load_rules(ROOT / "rules.yaml")
+    assert len(rs.rules) >= 1
+
+
+def test_the_packaged_copy_is_the_shipped_file():
+    packaged = ROOT / "bot" / "data" / "rules.yaml"
+    assert packaged.read_bytes() == (ROOT / "rules.yaml").read_bytes()
+
+
+def test_unknown_keys_are_refused_with_their_line():
+    text = "version: 1\nrules:\n" + GOOD_RULE + "    severty: error\n"
+    assert problems_of(text) == [
+        "rules.yaml:11: rule collaboration.proposal: 知らないキー `severty` です（綴りを確認してください）"
+    ]
+
+
+def test_every_problem_is_listed_not_just_the_first():
+    text = (
+        "version: 1\nlocale: en\nrules:\n"
+        + GOOD_RULE
+        + GOOD_RULE.replace("コラボしませんか", "タイアップ")  # duplicate id + failing example
+        + """\
+  - id: privacy.phone
+    category: privacy
+    message: "x"
+    terms: []
+    examples:
+      match: ["a"]
+      no_match: ["b"]
+"""
+    )
+    found = problems_of(text)
+    assert found == ["rules.yaml:23: rule privacy.phone: `terms` must not be empty"]
+    # Structural problems come first; once the structure is right, the rest are all reported.
+    fixed = text.replace("terms: []", "terms: [電話番号]").replace(
+        'match: ["a"]', 'match: ["電話番号"]'
+    )
+    found = problems_of(fixed)
+    assert "rules.yaml:12: rule collaboration.proposal: duplicate id (also on line 4)" in found
+    assert len(found) == 1
+    unique = fixed.replace(
+        'id: collaboration.proposal\n    category: collaboration\n    requires_approval: true\n    message: "コラボは承認が必要です"\n    terms: [コラボ]\n    examples:\n      match: ["タイアップ"]',
+        'id: collaboration.tieup\n    category: collaboration\n    requires_approval: true\n    message: "コラボは承認が必要です"\n    terms: [コラボ]\n    examples:\n      match: ["タイアップ"]',
+    )
+    found = problems_of(unique)
+    assert found == [
+        "rules.yaml:18: rule collaboration.tieup: does not flag its match example 「タイアップ」"
+    ]
+
+
+def test_several_structural_problems_are_reported_together():
+    text = """\
+version: 1
+rules:
+  - id: a.one
+    category: overboard
+    message: "x"
+    terms: [バカ]
+    severity: fatal
+    examples:
+      match: ["バカ"]
+      no_match: ["ok"]
+  - id: Bad Id
+    category: overboard
+    message: "x"
+    examples:
+      match: ["x"]
+"""
+    found = problems_of(text)
+    assert any(p.startswith("rules.yaml:7: rule a.one: `severity`") for p in found)
+    assert any(p.startswith("rules.yaml:11: rule Bad Id: `id`") for p in found)
+    assert "rules.yaml:14: rule Bad Id: `examples.no_match` が必要です" in found
+    assert len(found) == 3
+
+
+def test_a_regex_that_re2_cannot_run_is_refused_with_a_hint():
+    text = "version: 1\nlocale: en\nrules:\n" + GOOD_RULE.replace(
+        "terms: [コラボ]", "terms: [コラボ]\n    patterns: ['(?<!社内)コラボ']"
+    )
+    (problem,) = problems_of(text)
+    assert problem.startswith(
+        "rules.yaml:9: rule collaboration.proposal: pattern `(?<!社内)コラボ`"
+    )
+    assert "not_preceded_by" in problem
+
+
+def test_a_no_match_example_that_fires_is_refused_and_shows_where():
+    text = "version: 1\nlocale: en\nrules:\n" + GOOD_RULE.replace('["こんにちは"]', '["ｺﾗﾎﾞです"]')
+    assert problems_of(text) == [
+        "rules.yaml:11: rule collaboration.proposal: flags its no_match example 「ｺﾗﾎﾞです」 (at ｺﾗﾎﾞ)"
+    ]
+
+
+def test_examples_are_required_on_both_sides():
+    text = "version: 1\nlocale: en\nrules:\n" + GOOD_RULE.replace(
+        '      no_match: ["こんにちは"]\n', ""
+    )
+    assert problems_of(text) == [
+        "rules.yaml:9: rule collaboration.proposal: `examples.no_match` is required"
+    ]
+
+
+def test_duplicate_yaml_keys_are_refused_instead_of_silently_overwritten():
+    text = "version: 1\nlocale: en\nrules:\n" + GOOD_RULE.replace(
+        "    terms: [コラボ]\n", "    terms: [コラボ]\n    terms: [タイアップ]\n"
+    )
+    assert "rules.yaml:9: key `terms` appears twice in the same mapping" in problems_of(text)
+
+
+def test_yaml_syntax_errors_point_at_the_line():
+    (problem,) = problems_of("version: 1\nrules:\n  - id: [unclosed\n    category: x\n")
+    assert problem.startswith("rules.yaml:")
+    assert "YAML" in problem
+
+
+def test_missing_file_and_bad_encoding_are_clear_errors(tmp_path):
+    with pytest.raises(RulesError) as info:
+        load_rules(tmp_path / "nope.yaml", locale="en")
+    assert "cannot read the file" in str(info.value)
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(b"version: 1\nrules:\n  - id: \xff\n")
+    with pytest.raises(RulesError) as info:
+        load_rules(bad, locale="en")
+    assert str(info.value).startswith(f"{bad}:3: not valid UTF-8")
+
+
+def test_the_published_json_schema_matches_the_model():
+    published = json.loads((ROOT / "docs" / "rules.schema.json").read_text(encoding="utf-8"))
+    assert published == json_schema()
+
+
+def test_the_shipped_file_validates_against_the_published_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    data = yaml.safe_load((ROOT / "rules.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(data, json_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**data, "colour": "red"}, json_schema())
