@@ -85,3 +85,11 @@ def test_a_term_found_in_the_key_maps_back_to_exactly_its_original_spelling(befo
     assert i >= 0
     start, end = key.span(i, i + len(target))
     assert text[start:end] == word
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=["Mn", "Mc", "Me", "Cs"]), max_size=80))
+def test_the_per_character_fast_path_agrees_with_cluster_by_cluster_normalization(text):
+    from bot.rules.normalize import _base_key_clusters
+
+    fast, slow = base_key(text), _base_key_clusters(text)
+    assert (fast.text, fast.starts, fast.ends) == (slow.text, slow.starts, slow.ends)

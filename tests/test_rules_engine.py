@@ -235,3 +235,40 @@ def test_odd_drafts_give_a_result_not_a_traceback(collab, text):
 def test_one_repeated_word_yields_a_bounded_number_of_findings(collab):
     review = collab.review("コラボ " * 10_000)
     assert 0 < len(review.findings) <= MAX_FINDINGS_PER_RULE
+
+
+def test_kana_folding_does_not_join_two_words_written_in_different_scripts():
+    rs = ruleset(
+        """
+        - id: overboard.insult
+          category: overboard
+          message: "x"
+          terms: [ガキ]
+          evasion: true
+          examples:
+            match: ["このガキ", "このがき", "ガ キ"]
+            no_match: ["猫がキーボードに乗りました"]
+        """
+    )
+    assert rule_ids(rs, "猫がキーボードに乗りました") == []
+    assert rule_ids(rs, "このがきが") == ["overboard.insult"]
+
+
+def test_a_list_of_near_contexts_requires_every_one_close_by():
+    rs = ruleset(
+        """
+        - id: collaboration.paraphrase
+          category: collaboration
+          requires_approval: true
+          message: "x"
+          terms: [一緒に]
+          near:
+            - {terms: [御社, そちら], within: 20}
+            - {terms: [企画, キャンペーン], within: 20}
+          examples:
+            match: ["御社と一緒に企画を"]
+            no_match: ["みんなで一緒に応援しましょう", "御社と一緒に", "一緒に企画を"]
+        """
+    )
+    assert rule_ids(rs, "そちらと一緒にキャンペーンどうでしょう") == ["collaboration.paraphrase"]
+    assert rule_ids(rs, "一緒にキャンペーンを楽しみましょう") == []

@@ -278,11 +278,13 @@ def _check_patterns(rule: Rule, i: int, lines: _Lines, path: str, locale: str) -
         (("rules", i, "patterns", j), p) for j, p in enumerate(rule.patterns or ())
     ]
     for ctx_name in ("near", "unless"):
-        ctx = getattr(rule, ctx_name)
-        if ctx is not None:
-            places += [
-                (("rules", i, ctx_name, "patterns", j), p) for j, p in enumerate(ctx.patterns or ())
-            ]
+        value = getattr(rule, ctx_name)
+        contexts = value if isinstance(value, list) else [value] if value is not None else []
+        for k, ctx in enumerate(contexts):
+            base: tuple[Any, ...] = (
+                ("rules", i, ctx_name, k) if isinstance(value, list) else ("rules", i, ctx_name)
+            )
+            places += [((*base, "patterns", j), p) for j, p in enumerate(ctx.patterns or ())]
     for where, pattern in places:
         try:
             compile_pattern(pattern, evasion=rule.evasion)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -73,13 +73,51 @@ class Key:
         return self.starts[start], self.ends[end - 1]
 
 
+_ATTACH = "\x00attach"  # cache marker: a combining mark that belongs to the previous character
+_FOLD_CACHE: dict[str, str] = {}
+_FOLD_CACHE_LIMIT = 65_536
+_KANA_TABLE = {cp: cp - _KANA_SHIFT for cp in range(_KATAKANA_START, _KATAKANA_END + 1)}
+_SEP_RUN = re.compile("[" + re.escape("".join(sorted(_SEPARATORS))) + "]+")
+
+
+def _fold_single(ch: str) -> str:
+    if ch in "\uff9e\uff9f" or (not ch.isascii() and unicodedata.combining(ch)):
+        return _ATTACH
+    return "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", ch))
+
+
 def base_key(text: str) -> Key:
     """Return the base key: NFKC, case folded, long vowels unified, invisible characters dropped."""
+    n = len(text)
     if text.isascii():
         # Fast path: ASCII is NFKC-stable and one character maps to one.
-        lowered = text.lower()
-        idx = tuple(range(len(text)))
-        return Key(lowered, idx, tuple(i + 1 for i in idx))
+        return Key(text.lower(), tuple(range(n)), tuple(range(1, n + 1)))
+    cache = _FOLD_CACHE
+    try:
+        parts = [cache[c] for c in text]
+    except KeyError:
+        if len(cache) > _FOLD_CACHE_LIMIT:
+            cache.clear()  # bounded: a draft of 100k distinct code points must not grow it forever
+        for c in set(text):
+            if c not in cache:
+                cache[c] = _fold_single(c)
+        parts = [cache[c] for c in text]
+    if _ATTACH in parts:
+        return _base_key_clusters(text)
+    joined = "".join(parts)
+    if len(joined) == n and all(len(p) == 1 for p in parts):
+        return Key(joined, tuple(range(n)), tuple(range(1, n + 1)))
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, part in enumerate(parts):
+        for _ in part:
+            starts.append(i)
+            ends.append(i + 1)
+    return Key(joined, tuple(starts), tuple(ends))
+
+
+def _base_key_clusters(text: str) -> Key:
+    """Build the key cluster by cluster, for text with combining marks (ｶﾞ, e\u0301)."""
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -87,11 +125,9 @@ def base_key(text: str) -> Key:
     n = len(text)
     while i < n:
         j = _cluster_end(text, i)
-        cluster = text[i:j]
-        norm = unicodedata.normalize("NFKC", cluster)
+        norm = unicodedata.normalize("NFKC", text[i:j])
         for ch in norm:
-            folded = _fold_char(ch)
-            for f in folded:
+            for f in _fold_char(ch):
                 out.append(f)
                 starts.append(i)
                 ends.append(j)
@@ -101,9 +137,7 @@ def base_key(text: str) -> Key:
 
 def fold_kana(s: str) -> str:
     """Fold katakana to hiragana (コラボ -> こらぼ) so either spelling matches."""
-    return "".join(
-        chr(ord(c) - _KANA_SHIFT) if _KATAKANA_START <= ord(c) <= _KATAKANA_END else c for c in s
-    )
+    return s.translate(_KANA_TABLE)
 
 
 def evasion_key(key: Key) -> Key:
@@ -113,36 +147,35 @@ def evasion_key(key: Key) -> Key:
     single-character pieces, so 'コ・ラ・ボ' reads 'こらぼ' but 'I am a fan' keeps its spaces.
     """
     s = fold_kana(key.text)
-    n = len(s)
-    keep = [True] * n
-    # Pieces are runs of non-separators; a separator run is dropped when the pieces on both
-    # sides are one character long (the spaced-out pattern).
-    pieces: list[tuple[int, int]] = []
-    i = 0
-    while i < n:
-        if s[i] in _SEPARATORS:
-            i += 1
-            continue
-        j = i
-        while j < n and s[j] not in _SEPARATORS:
-            j += 1
-        pieces.append((i, j))
-        i = j
-    for (a0, a1), (b0, b1) in itertools.pairwise(pieces):
-        gap = s[a1:b0]
-        if len(gap) > 3 or "\n" in gap:
+    runs = list(_SEP_RUN.finditer(s))
+    drops: list[tuple[int, int]] = []
+    for idx, run in enumerate(runs):
+        a0 = runs[idx - 1].end() if idx else 0
+        a1, b0 = run.span()
+        b1 = runs[idx + 1].start() if idx + 1 < len(runs) else len(s)
+        if a1 == a0 or b1 == b0 or b0 - a1 > 3 or "\n" in run.group():
             continue
         left_single, right_single = a1 - a0 == 1, b1 - b0 == 1
         # Latin needs both sides single ('a stupid' must stay two words); Japanese has no
         # spaces between words, so one single character beside a gap is already suspicious.
         latin = s[a1 - 1].isascii() or s[b0].isascii()
         if (left_single and right_single) or (not latin and (left_single or right_single)):
-            for k in range(a1, b0):
-                keep[k] = False
-    chars = [c for c, k in zip(s, keep, strict=True) if k]
-    starts = tuple(st for st, k in zip(key.starts, keep, strict=True) if k)
-    ends = tuple(en for en, k in zip(key.ends, keep, strict=True) if k)
-    return Key("".join(chars), starts, ends)
+            drops.append((a1, b0))
+    if not drops:
+        return Key(s, key.starts, key.ends)
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    prev = 0
+    for a, b in drops:
+        chars.append(s[prev:a])
+        starts.extend(key.starts[prev:a])
+        ends.extend(key.ends[prev:a])
+        prev = b
+    chars.append(s[prev:])
+    starts.extend(key.starts[prev:])
+    ends.extend(key.ends[prev:])
+    return Key("".join(chars), tuple(starts), tuple(ends))
 
 
 def normalize_term(term: str, *, evasion: bool = False) -> str:

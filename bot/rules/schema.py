@@ -123,10 +123,13 @@ class Rule(_Strict):
     )
     not_preceded_by: list[NonEmptyStr] = Field(default_factory=list)
     not_followed_by: list[NonEmptyStr] = Field(default_factory=list)
-    near: Context | None = Field(
-        default=None, description="Only flag when one of these is close by."
+    near: Context | list[Context] | None = Field(
+        default=None,
+        description="Only flag when one of these is close by (a list: one of each, all close by).",
     )
-    unless: Context | None = Field(default=None, description="Do not flag when one is close by.")
+    unless: Context | list[Context] | None = Field(
+        default=None, description="Do not flag when one of these is close by (a list: any)."
+    )
     evasion: bool = Field(
         default=False,
         description="Also catch kana swaps and spaced-out spellings (こらぼ, バ カ, コ・ラ・ボ).",
@@ -144,6 +147,16 @@ class Rule(_Strict):
                     raise ValueError("a pattern must not be blank")
         return value
 
+    @property
+    def near_contexts(self) -> list[Context]:
+        """Return `near` as a list (every one must be close by)."""
+        return _as_list(self.near)
+
+    @property
+    def unless_contexts(self) -> list[Context]:
+        """Return `unless` as a list (any one close by cancels the match)."""
+        return _as_list(self.unless)
+
     @model_validator(mode="after")
     def _one_kind(self) -> Rule:
         matchers = bool(self.terms or self.patterns or self.replace)
@@ -154,6 +167,12 @@ class Rule(_Strict):
         if self.metric is not None and (self.near or self.unless or self.allow):
             raise ValueError("`near`, `unless` and `allow` do not apply to a `metric` rule")
         return self
+
+
+def _as_list(value: Context | list[Context] | None) -> list[Context]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 class RulesFile(_Strict):
