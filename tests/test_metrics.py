@@ -1,0 +1,35 @@
+"""X weighted length: our fast path agrees with twitter-text, the maintained reference counter."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twitter_text import parse_tweet
+
+from bot.rules.metrics import _x_length_library, measure, x_weighted_length
+
+PIECES = [
+    "a", "Z", " ", "あ", "ア", "漢", "。", ".", "、", "！", "ｶ", "ﾞ", "😀", "🙏", "☀", "✨",
+    "©", "\u200d", "\ufe0f", "1", "#", "/", ":", "é", "e\u0301", "\r", "\n", "@sharp_jp",
+    "https://example.com/path?q=1", "example.com", "t.co", "www.example.co.jp", "http://例え.jp",
+    "👨‍👩‍👧", "🇯🇵", "1️⃣", "―", "〜", "™",
+]  # fmt: skip
+
+drafts = st.lists(st.sampled_from(PIECES), max_size=120).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(drafts)
+def test_weighted_length_matches_twitter_text(text):
+    assert x_weighted_length(text, 280)[0] == parse_tweet(text).weightedLength
+
+
+@settings(max_examples=300, deadline=None)
+@given(drafts, st.integers(min_value=23, max_value=200))  # the first unit (≤ 23) always fits
+def test_the_first_character_over_the_limit_matches_the_reference(text, limit):
+    assert x_weighted_length(text, limit) == _x_length_library(text, limit)
+
+
+def test_cjk_counts_two_and_every_url_23():
+    assert x_weighted_length("あ" * 140)[0] == 280
+    assert x_weighted_length("見て https://example.com/a/very/long/path/indeed")[0] == 4 + 1 + 23
+    assert measure("x_weighted_length", "あ" * 140, 280) is None
+    assert measure("x_weighted_length", "あ" * 141, 280) == (140, 141, 282)
