@@ -168,3 +168,14 @@ def test_the_shipped_file_validates_against_the_published_schema():
     jsonschema.validate(data, json_schema())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**data, "colour": "red"}, json_schema())
+
+
+def test_an_unquoted_number_or_yes_gets_a_hint_to_quote_it():
+    text = "version: 1\nlocale: en\nrules:\n" + GOOD_RULE.replace(
+        "terms: [コラボ]", "terms: [コラボ, 0120, on]"
+    )
+    found = problems_of(text)
+    assert found == [
+        'rules.yaml:8: rule collaboration.proposal: `terms` must be text; YAML reads 0120 as a number. Put it in quotes: "0120"',
+        'rules.yaml:8: rule collaboration.proposal: `terms` must be text; YAML reads on as a boolean. Put it in quotes: "on"',
+    ]

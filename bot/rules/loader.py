@@ -75,6 +75,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "ja": "`{field}` の型が違います: {detail}",
         "en": "`{field}` has the wrong type: {detail}",
     },
+    "quote": {
+        "ja": '`{field}` は文字列にしてください。YAML は {value} を{kind}として読みます。"{value}" のように引用符で囲んでください',
+        "en": '`{field}` must be text; YAML reads {value} as a {kind}. Put it in quotes: "{value}"',
+    },
     "value": {"ja": "`{field}`: {detail}", "en": "`{field}`: {detail}"},
 }
 
@@ -116,6 +120,7 @@ class _Lines:
 
     def __init__(self) -> None:
         self.by_path: dict[tuple[Any, ...], int] = {}
+        self.scalars: dict[tuple[Any, ...], str] = {}
         self.duplicates: list[tuple[int, str]] = []
 
     def line(self, path: tuple[Any, ...]) -> int:
@@ -129,7 +134,9 @@ class _Lines:
 
 def _walk(node: yaml.Node, path: tuple[Any, ...], lines: _Lines) -> None:
     lines.by_path.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        lines.scalars[path] = node.value  # as written: 0120 stays 0120, not 120
+    elif isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
@@ -226,6 +233,17 @@ def _pydantic_problems(
         elif kind == "string_pattern_mismatch":
             expected = ctx.get("pattern", "")
             message = _t(locale, "string_pattern_mismatch", field=field, expected=expected)
+        elif kind == "string_type" and isinstance(err.get("input"), bool | int | float):
+            value = err["input"]
+            names = {"ja": ("真偽値", "数値"), "en": ("boolean", "number")}[locale]
+            shown = _yaml_spelling(lines, clean) or str(value)
+            message = _t(
+                locale,
+                "quote",
+                field=field,
+                value=shown,
+                kind=names[0] if isinstance(value, bool) else names[1],
+            )
         elif kind.endswith("_type") or kind.endswith("_parsing"):
             message = _t(locale, "type", field=field, detail=err["msg"])
         else:
@@ -233,6 +251,10 @@ def _pydantic_problems(
             message = _t(locale, "value", field=field, detail=detail)
         problems.append(Problem(path, line, rule_id, message))
     return problems
+
+
+def _yaml_spelling(lines: _Lines, path: tuple[Any, ...]) -> str | None:
+    return lines.scalars.get(path)
 
 
 def _rule_id_at(data: Any, loc: tuple[Any, ...]) -> str | None:
