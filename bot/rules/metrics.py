@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from functools import cache
+from pathlib import Path
 
-# X counts most Latin text as 1 and CJK and emoji as 2 (twitter-text config v3). twitter-text
-# itself takes ~2 ms a draft, mostly in its emoji regex; for the common case (NFC text whose
-# emoji are single code points) the count reduces to these per-character weights plus 23 per
-# URL found by twitter-text's own URL extractor. A property test pins the two paths together.
+import ahocorasick
+
+# X counts most Latin text as 1 and CJK and emoji as 2, every URL as 23 (twitter-text config v3).
+# twitter-text (the maintained reference) is too slow to run on every draft: parse_tweet takes
+# ~2 ms for 280 characters and its URL regex backtracks for milliseconds on long runs of
+# Japanese. So the count here is computed from the same data — the weight ranges, the emoji
+# list shipped inside twitter-text, and twitter-text's own URL extractor run on small windows
+# around each possible URL — and property tests pin it to parse_tweet.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 X_URL_WEIGHT = 23
+_HEAVY = re.compile("[^" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in _LIGHT_RANGES) + "]")
+# Code points that only occur inside multi-code-point emoji sequences (joiners, variation
+# selectors, keycaps, skin tones, flags, tags): without one, every emoji is one code point.
+_SEQUENCE_PART = re.compile(
+    "[\u200d\u20e3\ufe0e\ufe0f\U0001f3fb-\U0001f3ff\U0001f1e6-\U0001f1ff\U000e0020-\U000e007f]"
+)
+# A URL needs a scheme or a dot followed by letters (a TLD).
+_URL_HINT = re.compile(r"://|[.][a-zA-Z]{2}")
+# Matched on the reversed text, leftwards from a hint: the characters of an ASCII domain (with
+# twitter-text's Latin accents), and the run of characters twitter-text accepts in a domain
+# (anything but ASCII punctuation, spaces, BOM/invalid and bidi marks).
+_URL_LEFT_REV = re.compile("[A-Za-z0-9._\\-\u00c0-\u02ff\u1e00-\u1eff]*")
+_DOMAIN_RUN_REV = re.compile(
+    "[^!-/:-@\\[-`{-~\\s\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\ufeff\ufffe\uffff\u202a-\u202e\u200e\u200f\u061c\u2066-\u2069]*"
+)
+_URL_RIGHT = re.compile(r"[^\s「」『』【】〈〉《》（）<>\"]*")
+_WINDOW_MAX = 500
 
 _HASHTAG = re.compile(r"(?<![\w&#＃])[#＃](?=[^\W\d_])[\wー・]+")
 _MENTION = re.compile(r"(?<![\w@＠])[@＠][A-Za-z0-9_]{1,15}")
@@ -25,20 +49,111 @@ def _weight(cp: int) -> int:
     return 2
 
 
-# Code points that make twitter-text count an emoji sequence as one unit (joiners, variation
-# selectors, keycaps, skin tones, flags, tags) or count a Latin-1 symbol as an emoji (© ®).
-# Without them, every emoji is one code point and weighs 2 either way.
-def _complex_emoji(cp: int) -> bool:
-    return (
-        cp in (0xA9, 0xAE, 0x200D, 0x20E3, 0xFE0E, 0xFE0F)
-        or 0x1F3FB <= cp <= 0x1F3FF
-        or 0x1F1E6 <= cp <= 0x1F1FF
-        or 0xE0020 <= cp <= 0xE007F
-    )
+# Non-ASCII characters that still weigh 1 (Latin accents, Greek, Cyrillic, some punctuation).
+_LIGHT_NON_ASCII = re.compile("[\u0080-\u10ff\u2000-\u200d\u2010-\u201f\u2032-\u2037]")
 
 
-# A URL needs a scheme or a dot followed by letters (a TLD); text without either has none.
-_URL_HINT = re.compile(r"://|[.．｡][^\W\d_]{2}")
+def _plain_weight(text: str) -> int:
+    """Weigh text character by character (1 or 2), in C."""
+    # Drafts are ASCII and CJK: then every non-ASCII character is heavy, and counting them is
+    # one encode. Anything else takes the regex.
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if non_ascii and _LIGHT_NON_ASCII.search(text):
+        return len(text) + _HEAVY.subn("", text)[1]
+    return len(text) + non_ascii
+
+
+@cache
+def _emoji_data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
+    """Return an automaton of multi-code-point emoji and the light single emoji (© ®)."""
+    spec = importlib.util.find_spec("twitter_text")
+    assert spec is not None and spec.submodule_search_locations
+    path = Path(next(iter(spec.submodule_search_locations))) / "regexp" / "emoji-test.txt"
+    automaton = ahocorasick.Automaton()
+    light_single: set[str] = set()
+    group = ""
+    # Parsed the way twitter-text parses it: skip the "Component" group (lone skin tones).
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# group:"):
+            group = line.split(":", 1)[1].strip()
+            continue
+        if not line or line.startswith("#") or group == "Component" or ";" not in line:
+            continue
+        emoji = "".join(chr(int(cp, 16)) for cp in line.split(";")[0].split())
+        if len(emoji) > 1:
+            automaton.add_word(emoji, len(emoji))
+        elif _weight(ord(emoji)) == 1:
+            light_single.add(emoji)
+    automaton.make_automaton()
+    return automaton, frozenset(light_single)
+
+
+@cache
+def _twitter_text():  # type: ignore[no-untyped-def]
+    # twitter-text compiles large regexes at import (~0.4 s): import it only when needed.
+    from twitter_text import extract_urls_with_indices, parse_tweet
+
+    return parse_tweet, extract_urls_with_indices
+
+
+def _urls(text: str) -> list[tuple[int, int]]:
+    """Return the URL spans twitter-text finds, running it only on windows around candidates.
+
+    twitter-text lets any run of non-ASCII-punctuation characters (all of 「詳しくは」) be part of
+    a domain, and decides on the character before that run. A window keeps exactly that context
+    without the run itself: the character before the run, one character of it, then the URL.
+    """
+    pieces: list[tuple[str, int, int]] = []  # (window text, where the URL part starts, its offset)
+    reverse = text[::-1]
+    n = len(text)
+    covered = -1
+    for hint in _URL_HINT.finditer(text):
+        if hint.start() < covered:
+            continue
+        h = hint.start()
+        left = _URL_LEFT_REV.match(reverse, n - h, min(n, n - h + _WINDOW_MAX))
+        a = h - (left.end() - left.start())
+        right = _URL_RIGHT.match(text, h, min(n, h + _WINDOW_MAX))
+        end = min(n, right.end() + 1)
+        run = _DOMAIN_RUN_REV.match(reverse, n - a)
+        r = a - (run.end() - run.start())
+        if r < a:
+            prefix = (text[r - 1] if r > 0 else "") + text[a - 1]
+        else:
+            prefix = text[a - 1] if a > 0 else ""
+        pieces.append((prefix + text[a:end], len(prefix), a))
+        covered = end
+    if not pieces:
+        return []
+    _, extract_urls = _twitter_text()
+    spans: list[tuple[int, int]] = []
+    for window, skip, offset in pieces:
+        for url in extract_urls(window):
+            start, stop = url["indices"]
+            if start >= skip:
+                spans.append((offset + start - skip, offset + stop - skip))
+    return sorted(set(spans))
+
+
+def _units(text: str) -> list[tuple[int, int, int]]:
+    """Return the spans that do not weigh per character: (start, end, weight)."""
+    units = [(a, b, X_URL_WEIGHT) for a, b in _urls(text)]
+    automaton, light_single = _emoji_data()
+    if _SEQUENCE_PART.search(text):
+        for end_idx, length in automaton.iter_long(text):
+            units.append((end_idx - length + 1, end_idx + 1, 2))
+    for ch in light_single:  # ©, ®: one character, but an emoji to X
+        start = text.find(ch)
+        while start != -1:
+            units.append((start, start + 1, 2))
+            start = text.find(ch, start + 1)
+    units.sort(key=lambda u: (u[0], -u[1]))
+    # A URL wins over an emoji inside it; drop units that overlap an earlier one.
+    kept: list[tuple[int, int, int]] = []
+    for unit in units:
+        if not kept or unit[0] >= kept[-1][1]:
+            kept.append(unit)
+    return kept
 
 
 def x_weighted_length(text: str, limit: int = 280) -> tuple[int, int]:
@@ -48,36 +163,47 @@ def x_weighted_length(text: str, limit: int = 280) -> tuple[int, int]:
     """
     if "\r" in text or not unicodedata.is_normalized("NFC", text):
         return _x_length_library(text, limit)
-    if any(_complex_emoji(ord(c)) for c in text):
-        return _x_length_library(text, limit)
-    urls: dict[int, int] = {}
-    if _URL_HINT.search(text):
-        _, extract_urls = _twitter_text()
-        urls = {u["indices"][0]: u["indices"][1] for u in extract_urls(text)}
+    units = (
+        _units(text)
+        if ("." in text or "©" in text or "®" in text or _SEQUENCE_PART.search(text))
+        else []
+    )
     total = 0
-    over_at = len(text)
-    i = 0
-    n = len(text)
-    while i < n:
-        end = urls.get(i)
-        if end is not None:
-            total += X_URL_WEIGHT
-            next_i = end
-        else:
-            total += _weight(ord(text[i]))
-            next_i = i + 1
-        if total > limit and over_at == n:
-            over_at = i
-        i = next_i
-    return total, over_at
+    pos = 0
+    for a, b, w in units:
+        total += _plain_weight(text[pos:a]) + w
+        pos = b
+    total += _plain_weight(text[pos:])
+    if total <= limit:
+        return total, len(text)
+    return total, _over_at(text, units, limit)
 
 
-@cache
-def _twitter_text():  # type: ignore[no-untyped-def]
-    # twitter-text compiles large regexes at import (~0.4 s): import it only when needed.
-    from twitter_text import extract_urls_with_indices, parse_tweet
+def _over_at(text: str, units: list[tuple[int, int, int]], limit: int) -> int:
+    """Return the start of the first unit (character, URL or emoji) that takes the text over limit."""
 
-    return parse_tweet, extract_urls_with_indices
+    def plain(x: int, y: int) -> int:  # weight of text[x:y], character by character
+        return _plain_weight(text[x:y])
+
+    total = 0
+    pos = 0
+    for a, b, w in [*units, (len(text), len(text), 0)]:
+        if total + plain(pos, a) > limit:
+            # Prefix weights only grow: binary search for the first character over the limit.
+            lo, hi = pos, a
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if total + plain(pos, mid + 1) > limit:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+        total += plain(pos, a)
+        if total + w > limit:
+            return a
+        total += w
+        pos = b
+    return len(text)
 
 
 def _x_length_library(text: str, limit: int) -> tuple[int, int]:

@@ -102,18 +102,50 @@ def base_key(text: str) -> Key:
             if c not in cache:
                 cache[c] = _fold_single(c)
         parts = [cache[c] for c in text]
+    part_ends: list[int] | None = None
     if _ATTACH in parts:
-        return _base_key_clusters(text)
+        parts, part_ends = _attach_marks(text, parts)
     joined = "".join(parts)
-    if len(joined) == n and all(len(p) == 1 for p in parts):
+    if part_ends is None and len(joined) == n and max(map(len, parts)) == 1:
         return Key(joined, tuple(range(n)), tuple(range(1, n + 1)))
     starts: list[int] = []
     ends: list[int] = []
     for i, part in enumerate(parts):
+        end = i + 1 if part_ends is None else part_ends[i]
         for _ in part:
             starts.append(i)
-            ends.append(i + 1)
+            ends.append(end)
     return Key(joined, tuple(starts), tuple(ends))
+
+
+def _attach_marks(text: str, parts: list[str]) -> tuple[list[str], list[int]]:
+    """Fold each combining mark into the character before it (ｶ+ﾞ → ガ); the mark maps to ''.
+
+    Returns the new parts and, for each, where its original span ends.
+    """
+    parts = list(parts)
+    ends = list(range(1, len(parts) + 1))
+    i = 0
+    n = len(parts)
+    while i < n:
+        if parts[i] is not _ATTACH:
+            i += 1
+            continue
+        base = i - 1
+        j = i
+        while j < n and parts[j] is _ATTACH:
+            j += 1
+        if base < 0:
+            for k in range(i, j):  # a mark with nothing before it stands alone
+                parts[k] = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[k]))
+        else:
+            cluster = unicodedata.normalize("NFKC", text[base:j])
+            parts[base] = "".join(_fold_char(c) for c in cluster)
+            ends[base] = j
+            for k in range(i, j):
+                parts[k] = ""
+        i = j
+    return parts, ends
 
 
 def _base_key_clusters(text: str) -> Key:
