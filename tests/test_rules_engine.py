@@ -272,3 +272,20 @@ def test_a_list_of_near_contexts_requires_every_one_close_by():
     )
     assert rule_ids(rs, "そちらと一緒にキャンペーンどうでしょう") == ["collaboration.paraphrase"]
     assert rule_ids(rs, "一緒にキャンペーンを楽しみましょう") == []
+
+
+def test_allow_also_silences_a_near_cue_inside_an_allowed_word():
+    rs = ruleset(
+        """
+        - id: competitor.disparage
+          category: competitor
+          message: "x"
+          terms: [他社]
+          near: {terms: [ださい], within: 20}
+          allow: [ください]
+          examples:
+            match: ["他社のロゴ、ださいですね"]
+            no_match: ["他社製品との比較はご遠慮ください"]
+        """
+    )
+    assert rule_ids(rs, "他社製品との比較はご遠慮ください") == []

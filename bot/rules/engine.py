@@ -174,6 +174,10 @@ def _record(
         hits.after.append((start, end))
 
 
+def _outside(spans: list[tuple[int, int]], allow: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    return [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in allow)]
+
+
 def _mixed_kana(text: str, start: int, end: int) -> bool:
     """Return True if text[start:end] mixes hiragana and katakana (猫が|キ|ーボード).
 
@@ -328,6 +332,10 @@ class RuleSet:
 
 def _filter(rule: Rule, hits: _Hits) -> list[tuple[int, int, str | None, bool]]:
     """Apply allow-lists, context guards and near/unless, then drop overlapping duplicates."""
+    if hits.allow:
+        # A cue inside an allowed word is no cue either (ださい inside ください).
+        hits.near = {k: _outside(v, hits.allow) for k, v in hits.near.items()}
+        hits.unless = {k: _outside(v, hits.allow) for k, v in hits.unless.items()}
     candidates = sorted(hits.hits, key=lambda h: (h[0], -(h[1] - h[0])))
     kept: list[tuple[int, int, str | None, bool]] = []
     last_end = -1
