@@ -1,0 +1,330 @@
+"""The one place that wires config, rules, store, Slack and threads, for production and tests."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from bot.config import (
+    ConfigError,
+    SlackConfig,
+    cli_locale_from_env,
+    database_url_from_env,
+    load_slack_config,
+    rules_path_from_env,
+)
+from bot.rules import RulesError, RuleSet, find_rules_file, load_rules
+
+log = logging.getLogger("social_review")
+
+EXIT_OK, EXIT_CONFIG = 0, 2
+
+
+def utc_now() -> datetime:
+    """Return the current time, timezone-aware (the production clock)."""
+    return datetime.now(UTC)
+
+
+def _run_at_edge(func: Callable[..., Any], *args: Any) -> None:
+    # The one error handler for background work: threads have no caller to report to.
+    try:
+        func(*args)
+    except Exception:
+        log.exception("background task %s%r failed", getattr(func, "__name__", func), args)
+
+
+class RetryWorker(threading.Thread):
+    """Re-delivers replies Slack could not take yet, every few seconds, until stopped."""
+
+    def __init__(self, retry_due: Callable[[], int], interval: float = 2.0) -> None:
+        super().__init__(name="reply-retry", daemon=True)
+        self._retry_due = retry_due
+        self._interval = interval
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        """Retry due replies until stop() is called."""
+        while True:
+            _run_at_edge(self._retry_due)
+            if self._stopped.wait(self._interval):
+                return
+
+    def stop(self) -> None:
+        """Ask the worker to finish its current round and exit."""
+        self._stopped.set()
+
+
+@dataclass
+class Runtime:
+    """A running instance of the app: everything wired, plus what must be shut down."""
+
+    config: SlackConfig
+    rules: RuleSet
+    bolt: Any
+    service: Any
+    store: Any
+    executor: ThreadPoolExecutor
+    worker: RetryWorker
+    _closed: bool = field(default=False, repr=False)
+
+    def sync_later(self, draft_id: int) -> None:
+        """Bring a draft's reply up to date on a background thread."""
+        self.executor.submit(_run_at_edge, self.service.sync, draft_id)
+
+    def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+        """Return the WSGI application: POST /slack/events and GET /healthz."""
+        from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+        slack = SlackRequestHandler(self.bolt, path="/slack/events")
+        store = self.store
+
+        def application(
+            environ: dict[str, Any], start_response: Callable[..., Any]
+        ) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in (
+                "GET",
+                "HEAD",
+            ):
+                from sqlalchemy.exc import SQLAlchemyError
+
+                try:
+                    store.ping()
+                    status, body = "200 OK", b"ok\n"
+                except SQLAlchemyError:
+                    status, body = "503 Service Unavailable", b"database unavailable\n"
+                start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+                return [body]
+            return slack(environ, start_response)
+
+        return application
+
+    def close(self) -> None:
+        """Stop the retry worker, finish in-flight replies and close the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self.worker.stop()
+        self.executor.shutdown(wait=True)
+        self.worker.join(timeout=10)
+        self.store.close()
+
+
+def load_rules_for_start(rules_path: str | None) -> RuleSet:
+    """Load and validate the rules file named by the config (RulesError stops the start)."""
+    return load_rules(find_rules_file(None, rules_path))
+
+
+def build_runtime(
+    config: SlackConfig,
+    rules: RuleSet,
+    clock: Callable[[], datetime] = utc_now,
+    retry_interval: float = 2.0,
+    sync_threads: int = 8,
+) -> Runtime:
+    """Wire the Bolt app, the store, the publisher and the background threads."""
+    from bot.services.review import DraftReviewService
+    from bot.slack.listeners import ListenerDeps, register
+    from bot.slack.publisher import SlackPublisher, make_web_client
+    from bot.store import open_store
+
+    store = open_store(config.database_url, clock())
+    client = make_web_client(config.bot_token, config.api_url)
+    service = DraftReviewService(
+        store=store, rules=rules, publisher=SlackPublisher(client), clock=clock
+    )
+    try:
+        bolt = _bolt_app(config, client)
+    except BaseException:
+        store.close()
+        raise
+
+    executor = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="reply-sync")
+    worker = RetryWorker(service.retry_due, interval=retry_interval)
+    runtime = Runtime(config, rules, bolt, service, store, executor, worker)
+    register(bolt, ListenerDeps(service, config.channels, runtime.sync_later))
+    return runtime
+
+
+def _bolt_app(config: SlackConfig, client: Any) -> Any:
+    from slack_bolt import App
+
+    bolt = App(
+        client=client,
+        signing_secret=config.signing_secret or "",
+        request_verification_enabled=config.mode == "http",
+        # Listeners run before Slack gets its 200: a draft is stored before Slack counts it
+        # delivered. Slow work (posting the reply) goes to our own executor.
+        process_before_response=True,
+        logger=logging.getLogger("social_review.bolt"),
+    )
+
+    @bolt.error
+    def on_error(error: Exception, body: dict[str, Any]) -> None:
+        # Bolt answers 500 for an event whose listener failed, so Slack delivers it again.
+        kind = body.get("event", {}).get("type") or body.get("type")
+        log.error("listener failed on %s: %s", kind, error, exc_info=error)
+
+    return bolt
+
+
+def _problems(err: TextIO, title: str, problems: Iterable[str]) -> None:
+    print(title, file=err)
+    for problem in problems:
+        print(f"  - {problem}", file=err)
+
+
+_START_TEXT = {
+    "config": {
+        "ja": "設定に問題があるため起動できません:",
+        "en": "Cannot start: the configuration has problems:",
+    },
+    "rules": {
+        "ja": "ルールファイルに問題があるため起動できません:",
+        "en": "Cannot start: the rules file has problems:",
+    },
+    "slack": {
+        "ja": "Slack に接続できないため起動できません: {detail}",
+        "en": "Cannot start: Slack refused the connection: {detail}",
+    },
+}
+
+
+def _start_text(key: str) -> str:
+    entry = _START_TEXT[key]
+    return entry[cli_locale_from_env() or "ja"]
+
+
+def serve_command(args: argparse.Namespace, err: TextIO | None = None) -> int:
+    """Run the Slack app: Socket Mode by default, HTTP (waitress) with --http."""
+    err = err or sys.stderr
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_slack_config(http=bool(args.http))
+    except ConfigError as exc:
+        _problems(err, _start_text("config"), exc.problems)
+        return EXIT_CONFIG
+    try:
+        rules = load_rules_for_start(config.rules_path)
+    except RulesError as exc:
+        _problems(err, _start_text("rules"), str(exc).splitlines())
+        return EXIT_CONFIG
+
+    from slack_bolt.error import BoltError
+
+    try:
+        runtime = build_runtime(config, rules)
+    except BoltError as exc:
+        print(_start_text("slack").format(detail=exc), file=err)
+        return EXIT_CONFIG
+
+    def _terminate(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _terminate)
+    runtime.worker.start()
+    try:
+        if config.mode == "http":
+            import waitress
+
+            log.info(
+                "serving HTTP on %s:%s (POST /slack/events, GET /healthz)", args.host, args.port
+            )
+            waitress.serve(
+                runtime.wsgi(), host=args.host, port=args.port, threads=16, ident="social-review"
+            )
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            log.info("connecting to Slack in Socket Mode")
+            SocketModeHandler(runtime.bolt, app_token=config.app_token).start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+    return EXIT_OK
+
+
+_STATS_TEXT = {
+    "header": {
+        "ja": ("ルール", "ヒット", "問題なし", "最終ヒット"),
+        "en": ("rule", "hits", "dismissed", "last hit"),
+    },
+    "empty": {"ja": "まだ記録がありません。", "en": "Nothing recorded yet."},
+}
+
+
+def rules_stats_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print hits, dismissals and last hit per rule, so admins can spot noisy rules."""
+    from bot.store import open_store
+
+    out = out or sys.stdout
+    locale = cli_locale_from_env()
+    known: list[str] = []
+    try:
+        rules = load_rules(find_rules_file(None, rules_path_from_env()))
+        locale = locale or rules.locale
+        known = [rule.id for rule in rules.rules]
+    except (RulesError, OSError):
+        pass  # statistics come from the database; the rules file only adds rules with no hits
+    locale = locale or "ja"
+
+    store = open_store(database_url_from_env(), utc_now())
+    try:
+        stats = {s.rule_id: s for s in store.rule_stats()}
+    finally:
+        store.close()
+    rows = [
+        {
+            "rule_id": rule_id,
+            "hits": stats[rule_id].hits if rule_id in stats else 0,
+            "dismissals": stats[rule_id].dismissals if rule_id in stats else 0,
+            "last_hit": (
+                stats[rule_id].last_hit.isoformat()
+                if rule_id in stats and stats[rule_id].last_hit
+                else None
+            ),
+        }
+        for rule_id in [*known, *sorted(set(stats) - set(known))]
+    ]
+    rows.sort(key=lambda r: (-r["hits"], r["rule_id"]))
+    if getattr(args, "format", "text") == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    if not rows:
+        print(_STATS_TEXT["empty"][locale], file=out)
+        return EXIT_OK
+    header = _STATS_TEXT["header"][locale]
+    table = [header] + [
+        (r["rule_id"], str(r["hits"]), str(r["dismissals"]), (r["last_hit"] or "-")[:16])
+        for r in rows
+    ]
+    widths = [max(_width(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        cells = [_pad(row[0], widths[0])] + [
+            _pad(c, w, right=True) for c, w in zip(row[1:3], widths[1:3], strict=True)
+        ]
+        print("  ".join([*cells, row[3]]).rstrip(), file=out)
+    return EXIT_OK
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * (width - _width(text))
+    return gap + text if right else text + gap

@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt listeners, Block Kit rendering and the Web API publisher."""

@@ -1,0 +1,115 @@
+"""Versioned schema migrations, applied in order at start-up under a lock so replicas can race."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
+)
+
+from bot.store.schema import UtcDateTime, schema_version
+
+# Any constant works; it only has to be the same for every replica of this app.
+_PG_MIGRATION_LOCK = 0x5EC1A1
+
+
+def _v1_drafts_and_findings(conn: Connection) -> None:
+    # Tables are spelled out here, frozen as of version 1: later versions add steps, never edit.
+    md = MetaData()
+    Table(
+        "drafts",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("channel", String(32), nullable=False),
+        Column("ts", String(32), nullable=False),
+        Column("user_id", String(32)),
+        Column("text_hash", String(64), nullable=False),
+        Column("edited_ts", String(32)),
+        Column("revision", Integer, nullable=False),
+        Column("synced_revision", Integer, nullable=False),
+        Column("review_no", Integer, nullable=False),
+        Column("deleted", Boolean, nullable=False),
+        Column("reply_ts", String(32)),
+        Column("shown_verdict", String(16)),
+        Column("claim_token", String(64)),
+        Column("claimed_until", UtcDateTime),
+        Column("next_attempt_at", UtcDateTime),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        UniqueConstraint("channel", "ts", name="uq_drafts_channel_ts"),
+    )
+    Table(
+        "findings",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("draft_id", Integer, ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False),
+        Column("review_no", Integer, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("rule_id", String(200), nullable=False),
+        Column("category", String(100), nullable=False),
+        Column("severity", String(16), nullable=False),
+        Column("requires_approval", Boolean, nullable=False),
+        Column("excerpt", Text, nullable=False),
+        Column("message", Text, nullable=False),
+        Column("suggestion", Text),
+        Column("guideline", String(32)),
+        Column("confidence", String(16), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("dismissed_by", String(32)),
+        Column("dismissed_at", UtcDateTime),
+        UniqueConstraint("draft_id", "review_no", "position", name="uq_findings_review_position"),
+        Index("ix_findings_rule_id", "rule_id"),
+    )
+    md.create_all(conn)
+
+
+# Append new steps at the end; never reorder or edit a step that has shipped.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1_drafts_and_findings),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(conn: Connection) -> int:
+    """Return the highest applied migration version (0 for an empty database)."""
+    return conn.execute(select(func.coalesce(func.max(schema_version.c.version), 0))).scalar_one()
+
+
+def migrate(conn: Connection, now: datetime) -> list[int]:
+    """Apply every pending migration inside the caller's transaction; return the versions applied.
+
+    The caller's transaction must hold the database's migration lock: on SQLite the store
+    begins every transaction with BEGIN IMMEDIATE; on PostgreSQL we take an advisory lock here,
+    so a second replica waits, then finds nothing left to do.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+    schema_version.create(conn, checkfirst=True)
+    done = current_version(conn)
+    applied = []
+    for version, step in MIGRATIONS:
+        if version <= done:
+            continue
+        step(conn)
+        conn.execute(insert(schema_version).values(version=version, applied_at=now))
+        applied.append(version)
+    return applied
