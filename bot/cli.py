@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .config import cli_locale_from_env, rules_path_from_env
+from .config import cache_dir_from_env, cli_locale_from_env, rules_path_from_env
 from .rules import RulesError, RuleSet, find_rules_file, load_rules
 from .rules.types import Finding, Review
 
@@ -151,7 +151,9 @@ def _load(args: argparse.Namespace, err: TextIO) -> tuple[RuleSet | None, str]:
     path = find_rules_file(args.rules, rules_path_from_env())
     forced = cli_locale_from_env()
     try:
-        ruleset = load_rules(path, locale=forced)
+        # `rules check` always runs every example; `check` may skip them for a file whose
+        # examples already passed with this engine (same result, faster start).
+        ruleset = load_rules(path, locale=forced, cache_dir=cache_dir_from_env())
     except RulesError as exc:
         for problem in exc.problems:
             err.write(f"{problem}\n")

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -131,3 +132,13 @@ def load_slack_config(http: bool, environ: Mapping[str, str] | None = None) -> S
         database_url=database_url,
         api_url=api_url,
     )
+
+
+def cache_dir_from_env(environ: Mapping[str, str] | None = None) -> Path:
+    """Return where `check` may remember which rules files already passed their examples."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("SOCIAL_REVIEW_CACHE_DIR", "").strip()
+    if explicit:
+        return Path(explicit)
+    base = env.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "social-review"

@@ -49,6 +49,7 @@ def run(*args: str, stdin: bytes | str = b"", cwd: Path | None = None, env: dict
     data = stdin.encode() if isinstance(stdin, str) else stdin
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SOCIAL_REVIEW_")}
     full_env.update(env or {})
+    full_env.setdefault("SOCIAL_REVIEW_CACHE_DIR", str(ROOT / ".pytest_cache" / "social-review"))
     proc = subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=data,

@@ -179,3 +179,20 @@ def test_an_unquoted_number_or_yes_gets_a_hint_to_quote_it():
         'rules.yaml:8: rule collaboration.proposal: `terms` must be text; YAML reads 0120 as a number. Put it in quotes: "0120"',
         'rules.yaml:8: rule collaboration.proposal: `terms` must be text; YAML reads on as a boolean. Put it in quotes: "on"',
     ]
+
+
+def test_check_remembers_a_file_whose_examples_passed_and_rechecks_any_edit(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("version: 1\nrules:\n" + GOOD_RULE, encoding="utf-8")
+    cache = tmp_path / "cache"
+    load_rules(path, cache_dir=cache)
+    assert len(list(cache.glob("examples-*.ok"))) == 1
+    load_rules(path, cache_dir=cache)  # same bytes, same engine: remembered
+    assert len(list(cache.glob("examples-*.ok"))) == 1
+    # An edit that breaks an example is caught although the old file was remembered.
+    path.write_text(
+        "version: 1\nrules:\n" + GOOD_RULE.replace('["こんにちは"]', '["コラボ"]'), encoding="utf-8"
+    )
+    with pytest.raises(RulesError) as info:
+        load_rules(path, cache_dir=cache, locale="en")
+    assert "flags its no_match example" in str(info.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import ahocorasick
 import re2
@@ -23,10 +24,22 @@ _HIT, _ALLOW, _NEAR, _UNLESS, _BEFORE, _AFTER = range(6)
 class PatternError(ValueError):
     """A rule's regular expression is not valid RE2."""
 
-    def __init__(self, pattern: str, reason: str) -> None:
+    def __init__(
+        self, pattern: str, reason: str, rule_index: int = -1, where: tuple[Any, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.pattern = pattern
         self.reason = reason
+        self.rule_index = rule_index
+        self.where = where
+
+
+class PatternErrors(ValueError):
+    """Every invalid pattern of a rule set, found while compiling it."""
+
+    def __init__(self, errors: list[PatternError]) -> None:
+        super().__init__("; ".join(f"{e.pattern}: {e.reason}" for e in errors))
+        self.errors = errors
 
 
 def _re2_options() -> re2.Options:
@@ -47,10 +60,14 @@ def compile_pattern(pattern: str, *, evasion: bool = False) -> re2._Regexp:
     try:
         return re2.compile(source, _OPTS)
     except re2.error as exc:
-        reason = exc.args[0] if exc.args else str(exc)
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
-        raise PatternError(pattern, str(reason)) from None
+        raise PatternError(pattern, _reason(exc)) from None
+
+
+def _reason(exc: Exception) -> str:
+    reason = exc.args[0] if exc.args else str(exc)
+    if isinstance(reason, bytes):
+        reason = reason.decode("utf-8", "replace")
+    return str(reason)
 
 
 def _is_word_char(ch: str) -> bool:
@@ -83,6 +100,8 @@ class _Matcher:
 
     def __init__(self) -> None:
         self._terms: dict[str, list[tuple[int, int, str | int | None]]] = defaultdict(list)
+        # (author's pattern, normalized source, rule index, role, context index, where in rule)
+        self._sources: list[tuple[str, str, int, int, int | None, tuple[Any, ...]]] = []
         self._patterns: list[tuple[re2._Regexp, int, int, int | None]] = []
         self._automaton: ahocorasick.Automaton | None = None
         self._filter: re2.Filter | None = None
@@ -94,9 +113,16 @@ class _Matcher:
             self._terms[term].append((rule_index, role, extra))
 
     def add_pattern(
-        self, regex: re2._Regexp, rule_index: int, role: int, extra: int | None = None
+        self,
+        pattern: str,
+        evasion: bool,
+        rule_index: int,
+        role: int,
+        extra: int | None = None,
+        where: tuple[Any, ...] = (),
     ) -> None:
-        self._patterns.append((regex, rule_index, role, extra))
+        source = normalize_pattern(pattern, evasion=evasion)
+        self._sources.append((pattern, source, rule_index, role, extra, where))
 
     def freeze(self) -> None:
         if self._terms:
@@ -105,19 +131,35 @@ class _Matcher:
                 automaton.add_word(term, (len(term), tuple(payload)))
             automaton.make_automaton()
             self._automaton = automaton
-        if self._patterns:
+        if self._sources:
             # FilteredRE2: literal "atoms" of every pattern are found in one pass and only the
             # patterns whose atoms occur are run. A plain RE2::Set over hundreds of patterns
             # thrashes its DFA cache on every new draft (ms per draft); this stays ~10 µs.
+            # Each pattern is compiled once, here; finditer reuses the filter's compiled copy.
             pattern_filter = re2.Filter()
-            for regex, *_ in self._patterns:
-                pattern_filter.Add(regex.pattern, _OPTS)
+            errors: list[PatternError] = []
+            for pattern, source, rule_index, _, _, where in self._sources:
+                try:
+                    pattern_filter.Add(source, _OPTS)
+                except re2.error:
+                    try:
+                        re2.compile(source, _OPTS)
+                        reason = "cannot be compiled"
+                    except re2.error as exc:
+                        reason = _reason(exc)
+                    errors.append(PatternError(pattern, reason, rule_index, where))
+            if errors:
+                raise PatternErrors(errors)
             pattern_filter.Compile()
             self._filter = pattern_filter
+            self._patterns = [
+                (pattern_filter.re(i), rule_index, role, extra)
+                for i, (_, _, rule_index, role, extra, _) in enumerate(self._sources)
+            ]
 
     @property
     def empty(self) -> bool:
-        return not self._terms and not self._patterns
+        return not self._terms and not self._sources
 
     def scan(self, text: str, out: dict[int, _Hits]) -> None:
         if self._automaton is not None:
@@ -239,20 +281,23 @@ class RuleSet:
             matcher.add_term(normalize_term(term, evasion=ev), i, _HIT)
         for term, suggestion in (rule.replace or {}).items():
             matcher.add_term(normalize_term(term, evasion=ev), i, _HIT, suggestion)
-        for pattern in rule.patterns or ():
-            matcher.add_pattern(compile_pattern(pattern, evasion=ev), i, _HIT)
+        for j, pattern in enumerate(rule.patterns or ()):
+            matcher.add_pattern(pattern, ev, i, _HIT, None, ("patterns", j))
         for term in rule.allow:
             matcher.add_term(normalize_term(term, evasion=ev), i, _ALLOW)
         for term in rule.not_preceded_by:
             matcher.add_term(normalize_term(term, evasion=ev), i, _BEFORE)
         for term in rule.not_followed_by:
             matcher.add_term(normalize_term(term, evasion=ev), i, _AFTER)
-        for contexts, role in ((rule.near_contexts, _NEAR), (rule.unless_contexts, _UNLESS)):
+        for name, role in (("near", _NEAR), ("unless", _UNLESS)):
+            value = getattr(rule, name)
+            contexts = rule.near_contexts if role == _NEAR else rule.unless_contexts
             for k, ctx in enumerate(contexts):
                 for term in ctx.terms or ():
                     matcher.add_term(normalize_term(term, evasion=ev), i, role, k)
-                for pattern in ctx.patterns or ():
-                    matcher.add_pattern(compile_pattern(pattern, evasion=ev), i, role, k)
+                base: tuple[Any, ...] = (name, k) if isinstance(value, list) else (name,)
+                for j, pattern in enumerate(ctx.patterns or ()):
+                    matcher.add_pattern(pattern, ev, i, role, k, (*base, "patterns", j))
 
     def review(self, text: str) -> Review:
         """Check one draft against every rule and return its findings in text order."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,8 +12,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .engine import PatternError, RuleSet, compile_pattern
-from .schema import Example, Rule, RulesFile
+from .engine import PatternErrors, RuleSet
+from .schema import Example, RulesFile
 
 try:  # the C loader is much faster on large files
     from yaml import CSafeLoader as _Loader
@@ -167,7 +170,8 @@ def _parse(text: str, path: str, locale: str) -> tuple[Any, _Lines]:
     if node is None:
         return None, lines
     _walk(node, (), lines)
-    data = yaml.load(text, Loader=_Loader)
+    # Build the data from the nodes already parsed (parsing is most of the load time).
+    data = _Loader("").construct_document(node)
     return data, lines
 
 
@@ -290,38 +294,21 @@ def _check_rules(model: RulesFile, lines: _Lines, path: str, locale: str) -> lis
             )
         else:
             first_line[rule.id] = line
-        problems.extend(_check_patterns(rule, i, lines, path, locale))
     return problems
 
 
-def _check_patterns(rule: Rule, i: int, lines: _Lines, path: str, locale: str) -> list[Problem]:
+def _pattern_problems(
+    exc: PatternErrors, lines: _Lines, path: str, locale: str, model: RulesFile
+) -> list[Problem]:
     problems: list[Problem] = []
-    places: list[tuple[tuple[Any, ...], str]] = [
-        (("rules", i, "patterns", j), p) for j, p in enumerate(rule.patterns or ())
-    ]
-    for ctx_name in ("near", "unless"):
-        value = getattr(rule, ctx_name)
-        contexts = value if isinstance(value, list) else [value] if value is not None else []
-        for k, ctx in enumerate(contexts):
-            base: tuple[Any, ...] = (
-                ("rules", i, ctx_name, k) if isinstance(value, list) else ("rules", i, ctx_name)
-            )
-            places += [((*base, "patterns", j), p) for j, p in enumerate(ctx.patterns or ())]
-    for where, pattern in places:
-        try:
-            compile_pattern(pattern, evasion=rule.evasion)
-        except PatternError as exc:
-            reason = exc.reason
-            if "(?<" in pattern or "(?=" in pattern or "(?!" in pattern:
-                reason += " " + _t(locale, "lookaround")
-            problems.append(
-                Problem(
-                    path,
-                    lines.line(where),
-                    rule.id,
-                    _t(locale, "pattern", pattern=pattern, reason=reason),
-                )
-            )
+    for err in exc.errors:
+        reason = err.reason
+        if "(?<" in err.pattern or "(?=" in err.pattern or "(?!" in err.pattern:
+            reason += " " + _t(locale, "lookaround")
+        line = lines.line(("rules", err.rule_index, *err.where))
+        rule_id = model.rules[err.rule_index].id
+        message = _t(locale, "pattern", pattern=err.pattern, reason=reason)
+        problems.append(Problem(path, line, rule_id, message))
     return problems
 
 
@@ -351,8 +338,17 @@ def _guess_locale(data: Any) -> str:
     return "ja"
 
 
-def load_rules_text(text: str, path: str = "rules.yaml", locale: str | None = None) -> RuleSet:
-    """Validate and compile rules from YAML text; raise RulesError listing every problem."""
+def load_rules_text(
+    text: str,
+    path: str = "rules.yaml",
+    locale: str | None = None,
+    examples_verified: Callable[[], bool] | None = None,
+) -> RuleSet:
+    """Validate and compile rules from YAML text; raise RulesError listing every problem.
+
+    examples_verified, if given and true, says this exact text already passed its examples with
+    this exact engine, so running them again is skipped.
+    """
     data, lines = _parse(text, path, locale or "ja")
     loc = locale or _guess_locale(data)
     problems = [
@@ -369,15 +365,27 @@ def load_rules_text(text: str, path: str = "rules.yaml", locale: str | None = No
     problems += _check_rules(model, lines, path, loc)
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
-    ruleset = RuleSet(model, source=path)
+    try:
+        ruleset = RuleSet(model, source=path)
+    except PatternErrors as exc:
+        problems += _pattern_problems(exc, lines, path, loc, model)
+        raise RulesError(sorted(problems, key=lambda p: p.line)) from None
+    if examples_verified is not None and examples_verified():
+        return ruleset
     problems += _check_examples(ruleset, lines, path, loc)
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
     return ruleset
 
 
-def load_rules(path: str | Path, locale: str | None = None) -> RuleSet:
-    """Load, validate and compile a rules file; raise RulesError listing every problem."""
+def load_rules(
+    path: str | Path, locale: str | None = None, cache_dir: Path | None = None
+) -> RuleSet:
+    """Load, validate and compile a rules file; raise RulesError listing every problem.
+
+    With cache_dir, a file whose examples already passed (same bytes, same engine) skips
+    running them again: the result is the same, and `check` starts faster.
+    """
     shown = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -394,7 +402,29 @@ def load_rules(path: str | Path, locale: str | None = None) -> RuleSet:
         raise RulesError(
             [Problem(shown, line, None, _t(locale or "ja", "not_utf8", detail=detail))]
         ) from None
-    return load_rules_text(text, shown, locale)
+    if cache_dir is None:
+        return load_rules_text(text, shown, locale)
+    marker = cache_dir / f"examples-{_fingerprint(raw)}.ok"
+    ruleset = load_rules_text(text, shown, locale, examples_verified=marker.is_file)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only home is fine: the examples just run again next time
+    return ruleset
+
+
+def _fingerprint(raw: bytes) -> str:
+    """Hash the rules file together with the engine that judged its examples."""
+    digest = hashlib.sha256(raw)
+    for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    for dist in ("google-re2", "pyahocorasick", "twitter-text-parser", "pydantic", "pyyaml"):
+        try:
+            digest.update(importlib.metadata.version(dist).encode())
+        except importlib.metadata.PackageNotFoundError:
+            digest.update(dist.encode())
+    return digest.hexdigest()[:32]
 
 
 def find_rules_file(explicit: str | None, env_value: str | None, cwd: Path | None = None) -> Path:

@@ -218,13 +218,24 @@ def normalize_term(term: str, *, evasion: bool = False) -> str:
     return key.text
 
 
-def normalize_pattern(pattern: str, *, evasion: bool = False) -> str:
-    """Normalize the literal non-ASCII characters of a regex so it reads the key's alphabet.
+_PATTERN_CACHE: dict[str, str] = {}
+_COMBINING = re.compile(
+    "[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f\uff9e\uff9f]"
+)
 
-    ASCII is left alone (case is handled by a case-insensitive compile, and folding ASCII
-    would change escapes such as \\D), full-width and half-width forms become NFKC, long-vowel
-    look-alikes become 'ー', and katakana becomes hiragana for rules that opt into evasion.
-    """
+
+def _pattern_char(ch: str) -> str:
+    """Return the key form of one non-ASCII pattern character, metacharacters escaped."""
+    cached = _PATTERN_CACHE.get(ch)
+    if cached is None:
+        folded = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", ch))
+        # A full-width symbol that became an ASCII metacharacter stays literal (？ → \?).
+        cached = "".join("\\" + c if c.isascii() and not c.isalnum() else c for c in folded)
+        _PATTERN_CACHE[ch] = cached
+    return cached
+
+
+def _normalize_pattern_clusters(pattern: str, evasion: bool) -> str:
     out: list[str] = []
     i = 0
     n = len(pattern)
@@ -239,10 +250,25 @@ def normalize_pattern(pattern: str, *, evasion: bool = False) -> str:
         for c in norm:
             folded = _fold_char(c)
             if folded.isascii() and folded and not folded.isalnum():
-                # A full-width symbol became an ASCII metacharacter: keep it literal.
                 out.append("\\" + folded)
             else:
                 out.append(folded)
         i = j
+    result = "".join(out)
+    return fold_kana(result) if evasion else result
+
+
+def normalize_pattern(pattern: str, *, evasion: bool = False) -> str:
+    """Normalize the literal non-ASCII characters of a regex so it reads the key's alphabet.
+
+    ASCII is left alone (case is handled by a case-insensitive compile, and folding ASCII
+    would change escapes such as \\D), full-width and half-width forms become NFKC, long-vowel
+    look-alikes become 'ー', and katakana becomes hiragana for rules that opt into evasion.
+    """
+    if pattern.isascii():
+        return pattern
+    if _COMBINING.search(pattern):
+        return _normalize_pattern_clusters(pattern, evasion)
+    out = [ch if ch.isascii() else _pattern_char(ch) for ch in pattern]
     result = "".join(out)
     return fold_kana(result) if evasion else result
