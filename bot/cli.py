@@ -325,6 +325,18 @@ def _cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return serve_command(args)
 
 
+def _cmd_audit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .app import audit_command
+
+    return audit_command(args)
+
+
+def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .app import report_command
+
+    return report_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -357,6 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     rstats = rules_sub.add_parser("stats", help="hits and dismissals per rule (from the database)")
     rstats.add_argument("--format", choices=("text", "json"), default="text")
     rstats.set_defaults(handler=_cmd_rules_stats)
+
+    audit = sub.add_parser("audit", help="export approval requests and decisions")
+    audit.add_argument("--since", metavar="DATE", help="only events on or after DATE (YYYY-MM-DD)")
+    audit.add_argument("--format", choices=("csv", "json"), default="csv")
+    audit.set_defaults(handler=_cmd_audit)
+
+    report = sub.add_parser("report", help="time per person against budget, findings by category")
+    period = report.add_mutually_exclusive_group()
+    period.add_argument("--week", dest="period", action="store_const", const="week")
+    period.add_argument("--month", dest="period", action="store_const", const="month")
+    report.set_defaults(period="week")
+    report.add_argument("--format", choices=("csv", "json", "png"), default="csv")
+    report.add_argument("--output", "-o", metavar="FILE", help="write here (required for png)")
+    report.set_defaults(handler=_cmd_report)
 
     serve = sub.add_parser("serve", help="run the Slack app (Socket Mode, or --http)")
     serve.add_argument("--http", action="store_true", help="serve HTTP instead of Socket Mode")
