@@ -289,3 +289,20 @@ def test_allow_also_silences_a_near_cue_inside_an_allowed_word():
         """
     )
     assert rule_ids(rs, "他社製品との比較はご遠慮ください") == []
+
+
+def test_a_pattern_match_that_cuts_into_an_allowed_word_is_dropped():
+    rs = ruleset(
+        """
+        - id: competitor.dasai
+          category: competitor
+          message: "x"
+          patterns: ['その.{0,10}ださい']
+          allow: [ください]
+          examples:
+            match: ["そのロゴ、ださいですね"]
+            no_match: ["そのままお待ちください"]
+        """
+    )
+    assert rule_ids(rs, "そのままお待ちください") == []
+    assert rule_ids(rs, "そのロゴ、ださい") == ["competitor.dasai"]

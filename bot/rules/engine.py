@@ -216,6 +216,16 @@ def _record(
         hits.after.append((start, end))
 
 
+def _cuts_into(start: int, end: int, a: int, b: int) -> bool:
+    """Return True if a match [start, end) begins or ends inside the allowed word [a, b).
+
+    So バカ inside バカンス is dropped, and so is a pattern match whose last characters are
+    part of an allowed word (その…|ださい| ending inside くだ|さい|); a longer phrase that merely
+    holds an allowed word somewhere in its middle is not.
+    """
+    return a <= start < b or a < end <= b
+
+
 def _outside(spans: list[tuple[int, int]], allow: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in allow)]
 
@@ -387,7 +397,7 @@ def _filter(rule: Rule, hits: _Hits) -> list[tuple[int, int, str | None, bool]]:
     for start, end, suggestion, is_term in candidates:
         if start < last_end:
             continue  # overlaps a longer match already kept
-        if any(a <= start and end <= b for a, b in hits.allow):
+        if any(_cuts_into(start, end, a, b) for a, b in hits.allow):
             continue
         if any(e == start for _, e in hits.before):
             continue
