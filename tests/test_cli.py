@@ -82,7 +82,7 @@ def test_check_reads_stdin_and_prints_linter_style_lines_with_a_summary(rules_fi
 
 
 def test_json_offsets_point_into_the_original_text_even_for_disguised_words(rules_file):
-    text = "今度 ｺﾗﾎﾞ と コ・ラ・ボ、マジでヤバい"
+    text = "今度 ｺﾗﾎﾞ しよう。コ・ラ・ボ！マジでヤバい"
     code, out, _ = run("check", "--rules", str(rules_file), "--format", "json", stdin=text)
     result = json.loads(out)
     assert code == 1

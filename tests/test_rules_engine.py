@@ -306,3 +306,56 @@ def test_a_pattern_match_that_cuts_into_an_allowed_word_is_dropped():
     )
     assert rule_ids(rs, "そのままお待ちください") == []
     assert rule_ids(rs, "そのロゴ、ださい") == ["competitor.dasai"]
+
+
+def test_cues_of_one_rule_in_one_sentence_make_one_finding():
+    rs = ruleset(
+        """
+        - id: collaboration.invite
+          category: collaboration
+          requires_approval: true
+          message: "x"
+          terms: [一緒に, 企画, ませんか]
+          examples:
+            match: ["一緒に企画しませんか"]
+            no_match: ["こんにちは"]
+        """
+    )
+    findings = rs.review("御社と一緒に新しい企画をやりませんか？来月また。企画書も").findings
+    assert [f.excerpt for f in findings] == ["一緒に新しい企画をやりませんか", "企画"]
+
+
+def test_overlapping_findings_of_one_category_show_once_and_keep_the_routing():
+    rs = ruleset(
+        """
+        - id: collaboration.word
+          category: collaboration
+          requires_approval: true
+          message: "word"
+          terms: [コラボ]
+          examples:
+            match: ["コラボ"]
+            no_match: ["こんにちは"]
+        - id: collaboration.strong
+          category: collaboration
+          severity: error
+          message: "strong"
+          patterns: ['コラボしませんか']
+          examples:
+            match: ["コラボしませんか"]
+            no_match: ["コラボ"]
+        - id: overboard.x
+          category: overboard
+          message: "other category"
+          terms: [コラボ]
+          examples:
+            match: ["コラボ"]
+            no_match: ["こんにちは"]
+        """
+    )
+    review = rs.review("コラボしませんか")
+    assert [(f.rule_id, f.requires_approval) for f in review.findings] == [
+        ("collaboration.strong", True),
+        ("overboard.x", False),
+    ]
+    assert review.verdict == "block"

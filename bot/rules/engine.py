@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ahocorasick
@@ -216,6 +216,53 @@ def _record(
         hits.after.append((start, end))
 
 
+# Cues of one rule this close together, in one sentence, are one finding, not three.
+_MERGE_GAP = 20
+_SENTENCE_END = frozenset("。！？!?\n")
+
+
+def _merge_close(
+    text: str, spans: list[tuple[int, int, str | None]]
+) -> list[tuple[int, int, str | None]]:
+    """Merge a rule's matches that sit close together in one sentence into one span."""
+    merged: list[tuple[int, int, str | None]] = []
+    for start, end, suggestion in sorted(spans):
+        if merged:
+            p_start, p_end, p_suggestion = merged[-1]
+            gap = text[p_end:start]
+            same_advice = suggestion is None and p_suggestion is None
+            if same_advice and len(gap) <= _MERGE_GAP and not _SENTENCE_END.intersection(gap):
+                merged[-1] = (p_start, max(p_end, end), None)
+                continue
+        merged.append((start, end, suggestion))
+    return merged
+
+
+_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
+
+
+def _one_per_overlap(findings: list[Finding], order: dict[str, int]) -> list[Finding]:
+    """Keep one finding where findings of the same category overlap: the most serious one.
+
+    Two collaboration rules firing on the same phrase say the same thing twice; the writer
+    needs one clear message per problem. Severity wins, then approval, then file order.
+    """
+
+    def strength(f: Finding) -> tuple[int, int, int]:
+        return (_SEVERITY_RANK[f.severity], int(f.requires_approval), -order.get(f.rule_id, 0))
+
+    kept: list[Finding] = []
+    for f in sorted(findings, key=strength, reverse=True):
+        for i, k in enumerate(kept):
+            if k.category == f.category and k.start < f.end and f.start < k.end:
+                if f.requires_approval and not k.requires_approval:
+                    kept[i] = replace(k, requires_approval=True)  # never lose the routing
+                break
+        else:
+            kept.append(f)
+    return kept
+
+
 def _cuts_into(start: int, end: int, a: int, b: int) -> bool:
     """Return True if a match [start, end) begins or ends inside the allowed word [a, b).
 
@@ -274,6 +321,7 @@ class RuleSet:
                 self._metric_rules.append(compiled)
                 continue
             self._add_rule(compiled)
+        self._order = {rule.id: i for i, rule in enumerate(model.rules)}
         self._base.freeze()
         self._evasion.freeze()
 
@@ -311,6 +359,15 @@ class RuleSet:
 
     def review(self, text: str) -> Review:
         """Check one draft against every rule and return its findings in text order."""
+        findings = _one_per_overlap(self._all_findings(text), self._order)
+        findings.sort(key=lambda f: (f.start, -f.end, f.rule_id))
+        return Review(text=text, findings=tuple(findings))
+
+    def rule_findings(self, text: str, rule_id: str) -> list[Finding]:
+        """Return what one rule finds on its own (for checking that rule's examples)."""
+        return [f for f in self._all_findings(text) if f.rule_id == rule_id]
+
+    def _all_findings(self, text: str) -> list[Finding]:
         findings: list[Finding] = []
         # Lone surrogates (from broken clients) cannot be encoded; '?' keeps every offset.
         safe = text
@@ -326,8 +383,7 @@ class RuleSet:
                 findings.extend(self._scan(self._evasion, evasion_key(key), text))
         for compiled in self._metric_rules:
             findings.extend(self._measure(compiled, safe, text))
-        findings.sort(key=lambda f: (f.start, -f.end, f.rule_id))
-        return Review(text=text, findings=tuple(findings))
+        return findings
 
     def _scan(self, matcher: _Matcher, key: Key, text: str) -> list[Finding]:
         raw: dict[int, _Hits] = {}
@@ -338,16 +394,15 @@ class RuleSet:
                 continue
             compiled = self._rules[rule_index]
             kept = _filter(compiled.rule, hits)
-            count = 0
+            spans: list[tuple[int, int, str | None]] = []
             for start, end, suggestion, is_term in kept:
                 o_start, o_end = key.span(start, end)
                 # A term is one word; a pattern may span several, so only terms are checked.
                 if compiled.evasion and is_term and _mixed_kana(text, o_start, o_end):
                     continue
+                spans.append((o_start, o_end, suggestion))
+            for o_start, o_end, suggestion in _merge_close(text, spans)[:MAX_FINDINGS_PER_RULE]:
                 found.append(self._finding(compiled, text, o_start, o_end, suggestion))
-                count += 1
-                if count >= MAX_FINDINGS_PER_RULE:
-                    break
         return found
 
     def _measure(self, compiled: _CompiledRule, safe: str, text: str) -> list[Finding]:

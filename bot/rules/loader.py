@@ -317,9 +317,7 @@ def _check_examples(ruleset: RuleSet, lines: _Lines, path: str, locale: str) -> 
     for i, rule in enumerate(ruleset.model.rules):
         for kind in ("match", "no_match"):
             for j, example in enumerate(getattr(rule.examples, kind)):
-                found = [
-                    f for f in ruleset.review(_render(example)).findings if f.rule_id == rule.id
-                ]
+                found = ruleset.rule_findings(_render(example), rule.id)
                 line = lines.line(("rules", i, "examples", kind, j))
                 if kind == "match" and not found:
                     message = _t(locale, "example_missed", example=_show(example))

@@ -91,7 +91,7 @@ def base_key(text: str) -> Key:
     n = len(text)
     if text.isascii():
         # Fast path: ASCII is NFKC-stable and one character maps to one.
-        return Key(text.lower(), tuple(range(n)), tuple(range(1, n + 1)))
+        return Key(text.lower().replace("~", LONG_VOWEL), tuple(range(n)), tuple(range(1, n + 1)))
     cache = _FOLD_CACHE
     try:
         parts = [cache[c] for c in text]
