@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
+import types
 import unicodedata
 from functools import cache
 from pathlib import Path
@@ -90,8 +92,37 @@ def _emoji_data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
 
 @cache
 def _twitter_text():  # type: ignore[no-untyped-def]
-    # twitter-text compiles large regexes at import (~0.4 s): import it only when needed.
-    from twitter_text import extract_urls_with_indices, parse_tweet
+    # twitter-text's package __init__ imports everything, including an emoji regex that takes
+    # ~0.25 s to compile through pkg_resources; we only need its URL extractor on most drafts.
+    # So its submodules are imported under a bare package object, skipping that __init__.
+    if "twitter_text" not in sys.modules:
+        spec = importlib.util.find_spec("twitter_text")
+        assert spec is not None and spec.submodule_search_locations is not None
+        package = types.ModuleType("twitter_text")
+        package.__path__ = list(spec.submodule_search_locations)
+        package.__spec__ = spec
+        # Anyone else doing `from twitter_text import parse_tweet` still gets it, on demand.
+        public = {
+            "parse_tweet": "parse_tweet",
+            "ParsedResult": "parse_tweet",
+            "extract_urls": "extract_urls",
+            "extract_urls_with_indices": "extract_urls",
+            "extract_emojis_with_indices": "extract_emojis",
+        }
+
+        def __getattr__(name: str):  # type: ignore[no-untyped-def]
+            if name in public:
+                return getattr(importlib.import_module(f"twitter_text.{public[name]}"), name)
+            raise AttributeError(name)
+
+        package.__getattr__ = __getattr__  # type: ignore[method-assign]
+        sys.modules["twitter_text"] = package
+    from twitter_text.extract_urls import extract_urls_with_indices
+
+    def parse_tweet(text: str, options: dict):  # type: ignore[no-untyped-def]
+        from twitter_text.parse_tweet import parse_tweet as parse
+
+        return parse(text, options)
 
     return parse_tweet, extract_urls_with_indices
 
@@ -208,7 +239,7 @@ def _over_at(text: str, units: list[tuple[int, int, int]], limit: int) -> int:
 
 def _x_length_library(text: str, limit: int) -> tuple[int, int]:
     parse_tweet, _ = _twitter_text()
-    from twitter_text.config import config
+    from twitter_text.config import config  # a plain dict module: cheap
 
     options = dict(config["defaults"])
     options["max_weighted_tweet_length"] = limit
