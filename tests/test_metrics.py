@@ -1,5 +1,8 @@
 """X weighted length: our fast path agrees with twitter-text, the maintained reference counter."""
 
+import subprocess
+import sys
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
@@ -39,3 +42,15 @@ def test_cjk_counts_two_and_every_url_23():
     assert x_weighted_length("見て https://example.com/a/very/long/path/indeed")[0] == 4 + 1 + 23
     assert measure("x_weighted_length", "あ" * 140, 280) is None
     assert measure("x_weighted_length", "あ" * 141, 280) == (140, 141, 282)
+
+
+def test_twitter_text_stays_importable_after_the_engine_loaded_only_its_url_extractor():
+    code = (
+        "from bot.rules.metrics import x_weighted_length, _x_length_library;"
+        "x_weighted_length('see https://example.com ' + 'あ' * 200);"
+        "_x_length_library('a\\r\\nb', 280);"
+        "from twitter_text import parse_tweet, extract_urls;"
+        "print(parse_tweet('abc').weightedLength, extract_urls('see a.com'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "3 ['a.com']", out.stderr

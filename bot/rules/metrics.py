@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import re
 import sys
@@ -117,12 +118,22 @@ def _twitter_text():  # type: ignore[no-untyped-def]
 
         package.__getattr__ = __getattr__  # type: ignore[method-assign]
         sys.modules["twitter_text"] = package
-    from twitter_text.extract_urls import extract_urls_with_indices
+    urls_module = importlib.import_module("twitter_text.extract_urls")
+
+    package = sys.modules["twitter_text"]
+    # Importing a submodule binds its name on the package; rebind the function, as the real
+    # __init__ would, so `from twitter_text import extract_urls` keeps meaning the function.
+    if isinstance(getattr(package, "extract_urls", None), types.ModuleType):
+        package.extract_urls = urls_module.extract_urls
+        package.extract_urls_with_indices = urls_module.extract_urls_with_indices
+    extract_urls_with_indices = urls_module.extract_urls_with_indices
 
     def parse_tweet(text: str, options: dict):  # type: ignore[no-untyped-def]
-        from twitter_text.parse_tweet import parse_tweet as parse
-
-        return parse(text, options)
+        parse_module = importlib.import_module("twitter_text.parse_tweet")
+        if isinstance(getattr(package, "parse_tweet", None), types.ModuleType):
+            package.parse_tweet = parse_module.parse_tweet
+            package.ParsedResult = parse_module.ParsedResult
+        return parse_module.parse_tweet(text, options)
 
     return parse_tweet, extract_urls_with_indices
 
