@@ -359,3 +359,19 @@ def test_overlapping_findings_of_one_category_show_once_and_keep_the_routing():
         ("overboard.x", False),
     ]
     assert review.verdict == "block"
+
+
+def test_a_term_written_in_mixed_kana_still_matches_as_written_and_in_hiragana():
+    rs = ruleset(
+        """
+        - id: overboard.kimoi
+          category: overboard
+          message: "x"
+          terms: [キモい]
+          evasion: true
+          examples:
+            match: ["それキモい", "それきもい", "キ モ い"]
+            no_match: ["気持ちいい"]
+        """
+    )
+    assert rule_ids(rs, "その服キモいです") == ["overboard.kimoi"]

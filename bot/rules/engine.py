@@ -11,7 +11,7 @@ import ahocorasick
 import re2
 
 from . import metrics
-from .normalize import Key, base_key, evasion_key, normalize_pattern, normalize_term
+from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
 from .schema import Rule, RulesFile
 from .types import Finding, Review
 
@@ -93,6 +93,8 @@ class _CompiledRule:
     message: str
     suggestion: str | None
     evasion: bool
+    # Terms the author wrote in mixed kana (キモい): text spelled exactly so is no evasion trick.
+    mixed_terms: frozenset[str] = frozenset()
 
 
 class _Matcher:
@@ -277,6 +279,11 @@ def _outside(spans: list[tuple[int, int]], allow: list[tuple[int, int]]) -> list
     return [(s, e) for s, e in spans if not any(a <= s and e <= b for a, b in allow)]
 
 
+def _bare(text: str) -> str:
+    """Return the base key of text without separators (キ モ い -> キモい)."""
+    return "".join(c for c in base_key(text).text if c not in SEPARATORS)
+
+
 def _mixed_kana(text: str, start: int, end: int) -> bool:
     """Return True if text[start:end] mixes hiragana and katakana (猫が|キ|ーボード).
 
@@ -315,6 +322,11 @@ class RuleSet:
                 message=_localize(rule.message, self.locale),
                 suggestion=_localize(rule.suggestion, self.locale) if rule.suggestion else None,
                 evasion=rule.evasion,
+                mixed_terms=frozenset(
+                    _bare(t)
+                    for t in [*(rule.terms or ()), *(rule.replace or {})]
+                    if _mixed_kana(t, 0, len(t))
+                ),
             )
             self._rules.append(compiled)
             if rule.metric is not None:
@@ -398,7 +410,12 @@ class RuleSet:
             for start, end, suggestion, is_term in kept:
                 o_start, o_end = key.span(start, end)
                 # A term is one word; a pattern may span several, so only terms are checked.
-                if compiled.evasion and is_term and _mixed_kana(text, o_start, o_end):
+                if (
+                    compiled.evasion
+                    and is_term
+                    and _mixed_kana(text, o_start, o_end)
+                    and _bare(text[o_start:o_end]) not in compiled.mixed_terms
+                ):
                     continue
                 spans.append((o_start, o_end, suggestion))
             for o_start, o_end, suggestion in _merge_close(text, spans)[:MAX_FINDINGS_PER_RULE]:

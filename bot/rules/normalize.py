@@ -77,6 +77,7 @@ _ATTACH = "\x00attach"  # cache marker: a combining mark that belongs to the pre
 _FOLD_CACHE: dict[str, str] = {}
 _FOLD_CACHE_LIMIT = 65_536
 _KANA_TABLE = {cp: cp - _KANA_SHIFT for cp in range(_KATAKANA_START, _KATAKANA_END + 1)}
+SEPARATORS = _SEPARATORS
 _SEP_RUN = re.compile("[" + re.escape("".join(sorted(_SEPARATORS))) + "]+")
 
 
