@@ -22,6 +22,7 @@ from bot.config import (
     load_slack_config,
     rules_path_from_env,
 )
+from bot.policy.time import TimeRules
 from bot.rules import RulesError, RuleSet, find_rules_file, load_rules
 
 log = logging.getLogger("social_review")
@@ -74,11 +75,22 @@ class Runtime:
     store: Any
     executor: ThreadPoolExecutor
     worker: RetryWorker
+    scheduler: Any = None  # the daily reminder (bot.scheduler.ReminderScheduler)
+    approvals: Any = None  # manager approvals (bot.services.approvals.ApprovalService)
     _closed: bool = field(default=False, repr=False)
 
     def sync_later(self, draft_id: int) -> None:
         """Bring a draft's reply up to date on a background thread."""
-        self.executor.submit(_run_at_edge, self.service.sync, draft_id)
+        self.executor.submit(_run_at_edge, self._sync_draft, draft_id)
+
+    def _sync_draft(self, draft_id: int) -> None:
+        self.service.sync(draft_id)
+        if self.approvals is not None:
+            self.approvals.sync_draft(draft_id)
+
+    def sync_approval_later(self, approval_id: int) -> None:
+        """Bring an approval request's messages up to date on a background thread."""
+        self.executor.submit(_run_at_edge, self.approvals.sync, approval_id)
 
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
         """Return the WSGI application: POST /slack/events and GET /healthz."""
@@ -112,9 +124,12 @@ class Runtime:
         if self._closed:
             return
         self._closed = True
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.worker.stop()
         self.executor.shutdown(wait=True)
-        self.worker.join(timeout=10)
+        if self.worker.ident is not None:  # tests may never start it
+            self.worker.join(timeout=10)
         self.store.close()
 
 
@@ -138,8 +153,13 @@ def build_runtime(
 
     store = open_store(config.database_url, clock())
     client = make_web_client(config.bot_token, config.api_url)
+    time_rules = TimeRules(rules.model.time)
     service = DraftReviewService(
-        store=store, rules=rules, publisher=SlackPublisher(client), clock=clock
+        store=store,
+        rules=rules,
+        publisher=SlackPublisher(client),
+        clock=clock,
+        time_rules=time_rules,
     )
     try:
         bolt = _bolt_app(config, client)
@@ -148,10 +168,194 @@ def build_runtime(
         raise
 
     executor = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="reply-sync")
-    worker = RetryWorker(service.retry_due, interval=retry_interval)
-    runtime = Runtime(config, rules, bolt, service, store, executor, worker)
-    register(bolt, ListenerDeps(service, config.channels, runtime.sync_later))
+    approvals = _approvals(rules, store, client, service, clock)
+
+    def background() -> int:
+        # Until a scheduler owns it, the approval sweep rides on the reply-retry thread.
+        return service.retry_due() + approvals.background()
+
+    worker = RetryWorker(background, interval=retry_interval)
+    time_service, scheduler = _time_budget(config, rules, time_rules, store, client, clock)
+    runtime = Runtime(config, rules, bolt, service, store, executor, worker, scheduler, approvals)
+    deps = ListenerDeps(
+        service,
+        config.channels,
+        runtime.sync_later,
+        time=time_service,
+        approvals=approvals,
+        sync_approval_later=runtime.sync_approval_later,
+    )
+    register(bolt, deps)
     return runtime
+
+
+# -- manager approvals (issue 4): requests, the sweep, `social-review audit` -----------------------
+
+
+def _approvals(
+    rules: RuleSet, store: Any, client: Any, service: Any, clock: Callable[[], datetime]
+) -> Any:
+    """Wire the approval service: policy from rules.yaml, user groups and messages via Slack."""
+    from bot.policy.approvers import ApproverDirectory
+    from bot.services.approvals import ApprovalService
+    from bot.slack.approval_publisher import SlackApprovalPublisher, usergroup_fetcher
+
+    directory = ApproverDirectory(rules.model.approvals, usergroup_fetcher(client), clock)
+    return ApprovalService(
+        store=store,
+        drafts=service,
+        directory=directory,
+        publisher=SlackApprovalPublisher(client),
+        clock=clock,
+    )
+
+
+_AUDIT_TEXT = {
+    "bad_date": {
+        "ja": "--since は YYYY-MM-DD の形で指定してください: {value}",
+        "en": "--since must be a date like YYYY-MM-DD: {value}",
+    },
+}
+AUDIT_FIELDS = (
+    "at",
+    "event",
+    "approval_id",
+    "actor",
+    "note",
+    "channel",
+    "draft_ts",
+    "author_id",
+    "review_no",
+    "text_hash",
+    "state",
+)
+
+
+def audit_command(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Export every approval request, vote, decision, staleness, reminder and expiry."""
+    import csv
+    from dataclasses import asdict
+
+    from bot.store import open_store
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    since = None
+    if getattr(args, "since", None):
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError:
+            locale = cli_locale_from_env() or "ja"
+            print(_AUDIT_TEXT["bad_date"][locale].format(value=args.since), file=err)
+            return EXIT_CONFIG
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # a bare date means midnight UTC
+    store = open_store(database_url_from_env(), utc_now())
+    try:
+        rows = [asdict(r) | {"at": r.at.isoformat()} for r in store.audit(since)]
+    finally:
+        store.close()
+    if getattr(args, "format", "csv") == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    writer = csv.DictWriter(out, fieldnames=AUDIT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return EXIT_OK
+
+
+# -- time budget (issue 5): /social-time, the daily reminder, `social-review report` -------------
+
+
+def _time_budget(
+    config: SlackConfig,
+    rules: RuleSet,
+    time_rules: TimeRules,
+    store: Any,
+    client: Any,
+    clock: Callable[[], datetime],
+) -> tuple[Any, Any]:
+    """Wire /social-time and the reminder scheduler (started by serve, stopped by close)."""
+    from bot.scheduler import ReminderScheduler
+    from bot.services.reminders import ReminderService
+    from bot.services.report import build_report, report_png
+    from bot.services.time_budget import TimeBudgetService
+    from bot.slack.reminder_publisher import SlackReminderNotifier
+
+    def weekly_chart(first: Any, last: Any) -> tuple[bytes, str]:
+        report = build_report(store, time_rules, first, last, period="week")
+        return report_png(report, rules.locale), f"social-time {first} – {last}"
+
+    # Issue 4's store counts approvals still pending; without it the reminder leaves them out.
+    pending = getattr(store, "pending_approvals", None)
+    reminders = ReminderService(
+        store=store,
+        rules=time_rules,
+        notifier=SlackReminderNotifier(client),
+        clock=clock,
+        locale=rules.locale,
+        channel=min(config.channels) if config.channels else None,
+        pending_approvals=(lambda: len(pending(1000))) if pending else None,
+        weekly_chart=weekly_chart,
+    )
+    scheduler = ReminderScheduler(reminders.run_due, time_rules, clock)
+    return TimeBudgetService(store=store, rules=time_rules, clock=clock), scheduler
+
+
+_REPORT_TEXT = {
+    "png_needs_output": {
+        "ja": "--format png には --output FILE が必要です。",
+        "en": "--format png needs --output FILE.",
+    },
+    "rules": {"ja": "ルールファイルに問題があります:", "en": "The rules file has problems:"},
+}
+
+
+def report_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Print or write time per person against budget and findings by category."""
+    from bot.services.report import (
+        build_report,
+        period_bounds,
+        report_csv,
+        report_json,
+        report_png,
+    )
+    from bot.store import open_store
+
+    out = out or sys.stdout
+    locale = cli_locale_from_env()
+    try:
+        rules = load_rules_for_start(rules_path_from_env())
+    except RulesError as exc:
+        _problems(sys.stderr, _REPORT_TEXT["rules"][locale or "ja"], str(exc).splitlines())
+        return EXIT_CONFIG
+    locale = locale or rules.locale
+    fmt = getattr(args, "format", "csv")
+    if fmt == "png" and not args.output:
+        print(_REPORT_TEXT["png_needs_output"][locale], file=sys.stderr)
+        return EXIT_CONFIG
+    time_rules = TimeRules(rules.model.time)
+    period = getattr(args, "period", None) or "week"
+    first, last = period_bounds(time_rules, time_rules.today(utc_now()), period)
+    store = open_store(database_url_from_env(), utc_now())
+    try:
+        report = build_report(store, time_rules, first, last, period)
+    finally:
+        store.close()
+    if fmt == "png":
+        with open(args.output, "wb") as f:
+            f.write(report_png(report, locale))
+        return EXIT_OK
+    text = report_json(report) if fmt == "json" else report_csv(report)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+    else:
+        out.write(text)
+    return EXIT_OK
 
 
 def _bolt_app(config: SlackConfig, client: Any) -> Any:
@@ -233,6 +437,8 @@ def serve_command(args: argparse.Namespace, err: TextIO | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     runtime.worker.start()
+    if runtime.scheduler is not None:
+        runtime.scheduler.start()
     try:
         if config.mode == "http":
             import waitress

@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.policy.approvers import ApprovalPolicy
+from bot.policy.time import TimePolicy
+
 Locale = Literal["ja", "en"]
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]*$"
 GUIDELINE = r"^G[1-9][0-9]*$"
@@ -181,6 +184,8 @@ class RulesFile(_Strict):
     version: Literal[1]
     locale: Locale = "ja"
     rules: list[Rule] = Field(min_length=1)
+    approvals: ApprovalPolicy | None = None
+    time: TimePolicy = Field(default_factory=TimePolicy)
 
 
 def json_schema() -> dict:

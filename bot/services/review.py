@@ -7,10 +7,11 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.rules.types import Review, Verdict
+from bot.policy.time import TimeRules, policy_notes
+from bot.rules.types import Finding, Review, Verdict
 from bot.store.base import DraftState, FindingRecord, NewFinding, RuleStat, Store
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,14 @@ def _new_findings(review: Review) -> list[NewFinding]:
     ]
 
 
+def _posted_at(ts: str) -> datetime | None:
+    """Return when Slack says a message was posted (its ts is Unix seconds)."""
+    try:
+        return datetime.fromtimestamp(float(ts), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 @dataclass
 class DraftReviewService:
     """Record drafts, edits, deletions and dismissals, and bring the bot's replies up to date."""
@@ -120,19 +129,43 @@ class DraftReviewService:
     claim_seconds: float = 120.0
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 900.0
+    time_rules: TimeRules | None = None  # adds the after-hours and sensitive-date findings
 
     @property
     def locale(self) -> str:
         """Return the language of user-facing text (the rules file's locale)."""
         return self.rules.locale
 
+    def _review(self, text: str, posted_at: datetime | None = None) -> Review:
+        # The rules engine has no clock: findings about *when* a draft is posted are added here.
+        review = self.rules.review(text)
+        if self.time_rules is None:
+            return review
+        notes = policy_notes(self.time_rules, posted_at or self.clock(), self.locale)
+        extra = tuple(
+            Finding(
+                rule_id=n.rule_id,
+                category=n.category,
+                severity=n.severity,
+                requires_approval=False,
+                start=0,
+                end=0,
+                excerpt=n.excerpt,
+                message=n.message,
+                suggestion=n.suggestion,
+                guideline=n.guideline,
+            )
+            for n in notes
+        )
+        return Review(review.text, review.findings + extra)
+
     def check(self, text: str) -> Review:
         """Review a draft without recording it (private checks)."""
-        return self.rules.review(text)
+        return self._review(text)
 
     def receive(self, channel: str, ts: str, user_id: str | None, text: str) -> int:
         """Record a new draft (once, however often Slack delivers it); return its id to sync."""
-        review = self.rules.review(text)
+        review = self._review(text, _posted_at(ts))
         change = self.store.add_draft(
             channel, ts, user_id, text_hash(text), _new_findings(review), self.clock()
         )
@@ -143,7 +176,7 @@ class DraftReviewService:
         self, channel: str, ts: str, user_id: str | None, text: str, edited_ts: str
     ) -> int | None:
         """Re-review an edited draft; return its id if the reply must change."""
-        review = self.rules.review(text)
+        review = self._review(text, _posted_at(ts))
         change = self.store.revise_draft(
             channel, ts, user_id, text_hash(text), edited_ts, _new_findings(review), self.clock()
         )

@@ -3,3 +3,13 @@
 DISMISS_FINDING = "social_review.dismiss_finding"
 REVIEW_SHORTCUT = "social_review.review_message"
 SLASH_COMMAND = "/social-review"
+TIME_COMMAND = "/social-time"
+
+# Approval requests (issue 4): the button value is the approval id.
+APPROVE = "social_review.approval.approve"
+APPROVE_WITH_COMMENT = "social_review.approval.approve_comment"
+REJECT = "social_review.approval.reject"
+APPROVE_MODAL = "social_review.approval.approve_modal"
+REJECT_MODAL = "social_review.approval.reject_modal"
+NOTE_BLOCK = "social_review.approval.note_block"
+NOTE_INPUT = "social_review.approval.note"

@@ -81,6 +81,16 @@ class SlackPublisher:
         except (SlackClientError, OSError, http.client.HTTPException) as err:
             raise DeliveryError(f"{method.__name__}: {type(err).__name__}: {err}") from err
 
+    def call(
+        self,
+        method: Callable[..., SlackResponse],
+        *,
+        ok_errors: frozenset[str] = frozenset(),
+        **kwargs: Any,
+    ) -> SlackResponse | None:
+        """Call a Web API method; raise DeliveryError if it still fails after the retries."""
+        return self._call(method, ok_errors=ok_errors, **kwargs)
+
     def post_reply(self, view: ReplyView) -> str:
         """Post the reply in the draft's thread and return its ts."""
         message = draft_reply(view)

@@ -46,6 +46,7 @@ class _State:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     reactions: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
@@ -77,6 +78,8 @@ class StubSlack:
         self._lock = threading.Condition()
         self._state = _State()
         self._ts = itertools.count(1)
+        # User groups for usergroups.users.list: id -> member ids (absent: no_such_subteam).
+        self.usergroups: dict[str, list[str]] = {}
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -133,6 +136,11 @@ class StubSlack:
                 for key, value in self._state.messages.items()
                 if channel is None or key[0] == channel
             }
+
+    def files(self) -> dict[str, dict[str, Any]]:
+        """Return uploaded files by id: filename, title, bytes (`content`) and channel."""
+        with self._lock:
+            return {key: dict(value) for key, value in self._state.uploads.items()}
 
     def reactions(self, channel: str, ts: str) -> set[str]:
         """Return the reactions the bot has on a message."""
@@ -246,16 +254,62 @@ class StubSlack:
                     return {"ok": False, "error": "no_reaction"}
                 names.discard(name)
             return {"ok": True}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            state.uploads[file_id] = {"filename": p.get("filename"), "content": b""}
+            host, port = self._server.server_address[:2]
+            return {
+                "ok": True,
+                "upload_url": f"http://{host}:{port}/upload/{file_id}",
+                "file_id": file_id,
+            }
+        if method == "files.completeUploadExternal":
+            files = p.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            for item in files:
+                upload = state.uploads.get(item.get("id"))
+                if upload is None:
+                    return {"ok": False, "error": "file_not_found"}
+                upload.update(title=item.get("title"), channel=p.get("channel_id"))
+            return {
+                "ok": True,
+                "files": [{"id": f.get("id"), "title": f.get("title")} for f in files],
+            }
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(str(p.get("usergroup", "")))
+            if members is None:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": list(members)}
+        if method in ("views.open", "views.publish", "views.update"):
+            if method == "views.open" and not p.get("trigger_id"):
+                return {"ok": False, "error": "invalid_trigger_id"}
+            view = p.get("view") or {}
+            if isinstance(view, str):
+                view = json.loads(view)
+                p["view"] = view  # recorded calls show the view as an object
+            return {"ok": True, "view": {"id": f"V{next(self._ts):08d}", **view}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _upload(self, path: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        # Step 2 of files_upload_v2: the bytes go to the URL files.getUploadURLExternal gave.
+        with self._lock:
+            upload = self._state.uploads.get(path[len("/upload/") :])
+            if upload is not None:
+                upload["content"] = raw
+            self._state.calls.append(Call("upload", {"path": path}, 200, time.monotonic()))
+            self._lock.notify_all()
+        return 200, {"Content-Type": "text/plain"}, f"OK - {len(raw)}".encode()
 
     def _handle(self, path: str, headers: Any, raw: bytes) -> tuple[int, dict[str, str], bytes]:
         content_type = headers.get("Content-Type", "")
+        if path.startswith("/upload/"):
+            return self._upload(path, raw)
         text = raw.decode("utf-8") if raw else ""
         if "json" in content_type:
             params: dict[str, Any] = json.loads(text) if text else {}
         else:
             params = dict(parse_qsl(text))
-            for key in ("blocks", "attachments"):
+            for key in ("blocks", "attachments", "view"):
                 if isinstance(params.get(key), str):
                     params[key] = json.loads(params[key])
 

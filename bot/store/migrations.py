@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -81,9 +82,112 @@ def _v1_drafts_and_findings(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_time_log_and_reminders(conn: Connection) -> None:
+    # Frozen as of version 3 (issue 5): minutes people log, and reminders claimed per local day.
+    md = MetaData()
+    Table(
+        "time_entries",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("user_id", String(32), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("minutes", Integer, nullable=False),
+        Column("note", Text),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("undone_at", UtcDateTime),
+        Index("ix_time_entries_user_day", "user_id", "day"),
+    )
+    Table(
+        "reminder_sends",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("name", String(100), nullable=False),
+        Column("day", Date, nullable=False),
+        Column("claim_token", String(64)),
+        Column("claimed_until", UtcDateTime),
+        Column("sent_at", UtcDateTime),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text),
+        Column("created_at", UtcDateTime, nullable=False),
+        UniqueConstraint("name", "day", name="uq_reminder_sends_name_day"),
+    )
+    md.create_all(conn)
+
+
+def _v2_approvals(conn: Connection) -> None:
+    # Frozen as of version 2 (issue 4: manager approvals); `drafts` is only named for the key.
+    md = MetaData()
+    Table("drafts", md, Column("id", Integer, primary_key=True))
+    approvals = Table(
+        "approvals",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("draft_id", Integer, ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False),
+        Column("review_no", Integer, nullable=False),
+        Column("text_hash", String(64), nullable=False),
+        Column("text", Text, nullable=False),
+        Column("channel", String(32), nullable=False),
+        Column("draft_ts", String(32), nullable=False),
+        Column("author_id", String(32)),
+        Column("required", Integer, nullable=False),
+        Column("approve_count", Integer, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("decided_by", String(32)),
+        Column("decided_at", UtcDateTime),
+        Column("note", Text),
+        Column("remind_at", UtcDateTime),
+        Column("expires_at", UtcDateTime),
+        Column("reminders", Integer, nullable=False),
+        Column("thread_msg_ts", String(32)),
+        Column("channel_msg", String(80)),
+        Column("shown_state", String(16)),
+        Column("revision", Integer, nullable=False),
+        Column("synced_revision", Integer, nullable=False),
+        Column("claim_token", String(64)),
+        Column("claimed_until", UtcDateTime),
+        Column("next_attempt_at", UtcDateTime),
+        Column("attempts", Integer, nullable=False),
+        Column("last_error", Text),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+        UniqueConstraint("draft_id", "review_no", name="uq_approvals_draft_review"),
+        Index("ix_approvals_state", "state"),
+        Index("ix_approvals_author", "author_id"),
+    )
+    votes = Table(
+        "approval_votes",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "approval_id", Integer, ForeignKey("approvals.id", ondelete="CASCADE"), nullable=False
+        ),
+        Column("user_id", String(32), nullable=False),
+        Column("comment", Text),
+        Column("at", UtcDateTime, nullable=False),
+        UniqueConstraint("approval_id", "user_id", name="uq_approval_votes_voter"),
+    )
+    events = Table(
+        "approval_events",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("approval_id", Integer, nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("actor", String(32)),
+        Column("note", Text),
+        Column("at", UtcDateTime, nullable=False),
+        Column("notice", Boolean, nullable=False),
+        Column("notified_at", UtcDateTime),
+        Index("ix_approval_events_at", "at"),
+        Index("ix_approval_events_approval", "approval_id"),
+    )
+    md.create_all(conn, tables=[approvals, votes, events])
+
+
 # Append new steps at the end; never reorder or edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_drafts_and_findings),
+    (2, _v2_approvals),
+    (3, _v3_time_log_and_reminders),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

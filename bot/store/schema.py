@@ -100,3 +100,69 @@ findings = Table(
     UniqueConstraint("draft_id", "review_no", "position", name="uq_findings_review_position"),
     Index("ix_findings_rule_id", "rule_id"),
 )
+
+# -- approvals (issue 4; created by migration version 2) ---------------------------------------
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("draft_id", Integer, ForeignKey("drafts.id", ondelete="CASCADE"), nullable=False),
+    Column("review_no", Integer, nullable=False),
+    Column("text_hash", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("draft_ts", String(32), nullable=False),
+    Column("author_id", String(32)),
+    Column("required", Integer, nullable=False),
+    Column("approve_count", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_by", String(32)),
+    Column("decided_at", UtcDateTime),
+    Column("note", Text),
+    Column("remind_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
+    Column("reminders", Integer, nullable=False),
+    Column("thread_msg_ts", String(32)),
+    Column("channel_msg", String(80)),
+    Column("shown_state", String(16)),
+    Column("revision", Integer, nullable=False),
+    Column("synced_revision", Integer, nullable=False),
+    Column("claim_token", String(64)),
+    Column("claimed_until", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("draft_id", "review_no", name="uq_approvals_draft_review"),
+    Index("ix_approvals_state", "state"),
+    Index("ix_approvals_author", "author_id"),
+)
+
+approval_votes = Table(
+    "approval_votes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("approval_id", Integer, ForeignKey("approvals.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("comment", Text),
+    Column("at", UtcDateTime, nullable=False),
+    UniqueConstraint("approval_id", "user_id", name="uq_approval_votes_voter"),
+)
+
+approval_events = Table(
+    "approval_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # No cascade: the audit trail outlives a draft row.
+    Column("approval_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("actor", String(32)),
+    Column("note", Text),
+    Column("at", UtcDateTime, nullable=False),
+    Column("notice", Boolean, nullable=False),
+    Column("notified_at", UtcDateTime),
+    Index("ix_approval_events_at", "at"),
+    Index("ix_approval_events_approval", "approval_id"),
+)

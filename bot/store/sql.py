@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from bot.store.approvals_sql import ApprovalSqlMixin
 from bot.store.base import (
     ClaimedDraft,
     DraftChange,
@@ -36,6 +37,7 @@ from bot.store.base import (
 )
 from bot.store.migrations import migrate
 from bot.store.schema import drafts, findings
+from bot.store.time_sql import TimeSqlMixin
 
 
 def create_store_engine(url: str, **kwargs: Any) -> Engine:
@@ -137,7 +139,7 @@ def _finding_record(row: RowMapping) -> FindingRecord:
     )
 
 
-class SqlStore:
+class SqlStore(ApprovalSqlMixin, TimeSqlMixin):
     """The Store contract on one SQLAlchemy engine."""
 
     def __init__(self, engine: Engine) -> None:

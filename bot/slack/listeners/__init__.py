@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 
+from bot.services.approvals import ApprovalService
 from bot.services.review import DraftReviewService
+from bot.services.time_budget import TimeBudgetService
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,9 @@ class ListenerDeps:
     service: DraftReviewService
     channels: frozenset[str]
     sync_later: Callable[[int], None]
+    time: TimeBudgetService | None = None  # /social-time (issue 5)
+    approvals: ApprovalService | None = None  # manager approval (issue 4)
+    sync_approval_later: Callable[[int], None] | None = None
 
 
 def register(app: App, deps: ListenerDeps) -> None:
@@ -27,3 +32,11 @@ def register(app: App, deps: ListenerDeps) -> None:
     commands.register(app, deps)
     shortcuts.register(app, deps)
     actions.register(app, deps)
+    if deps.approvals is not None:
+        from bot.slack.listeners import approvals
+
+        approvals.register(app, deps)
+    if deps.time is not None:
+        from bot.slack.listeners import time_command
+
+        time_command.register(app, deps)

@@ -18,7 +18,8 @@ def register(app: App, deps: ListenerDeps) -> None:
     @app.event("message")
     def on_message(event: dict[str, Any], context: BoltContext) -> None:
         change = classify(event, deps.channels, context.bot_user_id)
-        service = deps.service
+        # With approvals wired in, drafts go through it so requests follow their drafts.
+        service = deps.approvals or deps.service
         draft_id: int | None
         match change:
             case NewDraft():
