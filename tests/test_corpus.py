@@ -1,0 +1,84 @@
+"""The shipped rules measured on labeled drafts: they catch the risky ones and leave clean ones alone."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.rules import load_rules
+from bot.rules.evaluate import evaluate, parse_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor", "format"]
+
+# The product promise: ≥ 90% of risky drafts flagged in every category they belong to, ≥ 95% of
+# clean drafts without a warning, every collaboration proposal routed to a manager.
+MIN_RECALL = 0.90
+MIN_CLEAN = 0.95
+
+# dev*.yaml were used to tune rules.yaml; holdout.yaml was written independently and never
+# shown to whoever tuned the rules, so it estimates how they do on drafts nobody has seen.
+# Where the hold-out still falls short of the promise, the test is a strict xfail: it documents
+# the gap, and fails loudly the day the rules close it (then delete the entry).
+KNOWN_SHORT = {
+    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (84.6%)",
+    ("holdout.yaml", "competitor"): "rival comparisons without a put-down word (86.4%)",
+    ("holdout.yaml", "approval"): "one paraphrased proposal is not routed (38/39)",
+}
+
+
+def _result(name: str):
+    path = ROOT / "tests" / "corpus" / name
+    drafts = parse_corpus(path.read_text(encoding="utf-8"), name)
+    assert len(drafts) >= 250
+    return evaluate(load_rules(ROOT / "rules.yaml"), drafts)
+
+
+_CACHE: dict[str, object] = {}
+
+
+def result_for(name: str):
+    if name not in _CACHE:
+        _CACHE[name] = _result(name)
+    return _CACHE[name]
+
+
+def _cases(kind: str, names: list[str]):
+    for name in names:
+        reason = KNOWN_SHORT.get((name, kind))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        yield pytest.param(name, marks=marks, id=name)
+
+
+CORPORA = ["dev.yaml", "dev2.yaml", "dev3.yaml", "holdout.yaml"]
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("name", CORPORA)
+def test_risky_drafts_are_flagged_in_every_category_they_belong_to(name, category):
+    result = result_for(name)
+    score = result.categories.get(category)
+    if score is None or score.tp + score.fn == 0:
+        pytest.skip(f"{name} has no {category} drafts")
+    misses = [m["id"] for m in result.misses if m["category"] == category]
+    if (name, category) in KNOWN_SHORT:
+        # strict xfail by hand, so the parametrization stays one simple grid
+        if score.recall >= MIN_RECALL:
+            pytest.fail(f"{name}/{category} now meets the target: remove it from KNOWN_SHORT")
+        pytest.xfail(KNOWN_SHORT[(name, category)])
+    assert score.recall >= MIN_RECALL, misses
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_clean_drafts_get_no_warning(name):
+    result = result_for(name)
+    alarms = [(f["id"], f["rules"], f["excerpts"]) for f in result.false_alarms]
+    assert result.clean_rate >= MIN_CLEAN, alarms
+
+
+@pytest.mark.parametrize("name", list(_cases("approval", CORPORA)))
+def test_every_collaboration_proposal_requires_approval(name):
+    result = result_for(name)
+    if result.approval_total == 0:
+        pytest.skip(f"{name} has no collaboration drafts")
+    misses = [m["id"] for m in result.misses if m["category"] == "approval"]
+    assert result.approval_rate == 1.0, misses
