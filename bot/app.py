@@ -168,7 +168,7 @@ def build_runtime(
         raise
 
     executor = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="reply-sync")
-    approvals = _approvals(rules, store, client, service, clock)
+    approvals = _approvals(rules, store, client, service, clock, time_rules)
 
     def background() -> int:
         # Until a scheduler owns it, the approval sweep rides on the reply-retry thread.
@@ -193,7 +193,12 @@ def build_runtime(
 
 
 def _approvals(
-    rules: RuleSet, store: Any, client: Any, service: Any, clock: Callable[[], datetime]
+    rules: RuleSet,
+    store: Any,
+    client: Any,
+    service: Any,
+    clock: Callable[[], datetime],
+    time_rules: TimeRules,
 ) -> Any:
     """Wire the approval service: policy from rules.yaml, user groups and messages via Slack."""
     from bot.policy.approvers import ApproverDirectory
@@ -207,6 +212,8 @@ def _approvals(
         directory=directory,
         publisher=SlackApprovalPublisher(client),
         clock=clock,
+        # Re-announce after N *working* hours of the company's own calendar (rules.yaml time:).
+        hours_after=time_rules.working_hours_after,
     )
 
 

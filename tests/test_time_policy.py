@@ -141,3 +141,20 @@ def test_an_unknown_time_zone_or_key_is_refused():
 def test_working_hours_must_start_before_they_end():
     with pytest.raises(ValidationError, match="before"):
         TimePolicy(working_hours={"start": "18:00", "end": "09:00"})
+
+
+def test_working_hours_after_skips_nights_weekends_and_holidays():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.policy.time import TimePolicy, TimeRules
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    rules = TimeRules(TimePolicy())
+    # Friday 2025-01-10 16:00 + 4 working hours: 2 on Friday, Mon 13th is Coming-of-Age Day.
+    start = datetime(2025, 1, 10, 16, 0, tzinfo=tokyo)
+    assert rules.working_hours_after(start, 4) == datetime(2025, 1, 14, 11, 0, tzinfo=tokyo)
+    # Saturday night counts from Monday 9:00.
+    assert rules.working_hours_after(datetime(2025, 2, 1, 23, 0, tzinfo=tokyo), 1) == datetime(
+        2025, 2, 3, 10, 0, tzinfo=tokyo
+    )

@@ -247,6 +247,23 @@ class TimeRules:
             return False
         return self.work_start <= local.time().replace(tzinfo=None) < self.work_end
 
+    def working_hours_after(self, start: datetime, hours: float) -> datetime:
+        """Return the instant `hours` working hours after start (holidays and nights skipped)."""
+        left = timedelta(hours=hours)
+        at = self.local(start)
+        for _ in range(3660):  # ten years of days: a policy with no working day cannot loop
+            day_start = self.at(at.date(), self.work_start)
+            day_end = self.at(at.date(), self.work_end)
+            if not self.is_working_day(at.date()) or at >= day_end:
+                at = self.at(at.date() + timedelta(days=1), self.work_start)
+                continue
+            at = max(at, day_start)
+            if at + left <= day_end:
+                return (at + left).astimezone(start.tzinfo)
+            left -= day_end - at
+            at = day_end
+        return start + timedelta(hours=hours)
+
     def previous_working_day(self, day: date) -> date:
         """Return the last working day before day (within a year; else the day before)."""
         candidate = day - timedelta(days=1)
