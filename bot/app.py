@@ -214,7 +214,21 @@ def _approvals(
         clock=clock,
         # Re-announce after N *working* hours of the company's own calendar (rules.yaml time:).
         hours_after=time_rules.working_hours_after,
+        bot_user_ids=_bot_user_ids(client),
     )
+
+
+def _bot_user_ids(client: Any) -> frozenset[str]:
+    """Return this app's own bot user id, so a click or vote by the bot never counts."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        user_id = client.auth_test().get("user_id")
+    except (SlackApiError, SlackClientError) as exc:
+        # Start anyway: approvers are listed by id, and the bot is never listed.
+        logging.getLogger(__name__).warning("auth.test failed, bot id unknown: %s", exc)
+        return frozenset()
+    return frozenset([user_id]) if user_id else frozenset()
 
 
 _AUDIT_TEXT = {
