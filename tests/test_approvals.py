@@ -164,6 +164,15 @@ def test_only_approvers_decide_and_nobody_decides_their_own_draft(store, clock):
     assert events(service) == [("requested", AUTHOR)]
 
 
+def test_a_bot_never_counts_as_an_approver_even_when_listed(store, clock):
+    service, _ = make(store, clock, ApprovalPolicy(approvers=[BOSS, BOSS2]))
+    service.bot_user_ids = frozenset([BOSS2])  # e.g. an automation account put in the list
+    approval = only_request(service, post(service))
+    assert service.approve(approval.id, BOSS2).outcome == "not_approver"
+    assert service.store.approval(approval.id).state == "pending"
+    assert service.approve(approval.id, BOSS).outcome == "approved"
+
+
 def test_a_second_click_changes_nothing_and_says_who_decided(store, clock):
     service, _ = make(store, clock)
     approval = only_request(service, post(service))
