@@ -223,3 +223,65 @@ def test_the_scheduler_runs_the_catch_up_at_start_and_stops_cleanly():
     finally:
         scheduler.stop()
     assert not scheduler.scheduler.running
+
+
+_REPLICA = """
+import json, sys, time
+from datetime import UTC, datetime
+from bot.policy.time import TimePolicy, TimeRules
+from bot.services.reminders import ReminderService
+from bot.store import open_store
+
+url, kwargs, out, go = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+now = datetime(2025, 4, 1, 0, 30, tzinfo=UTC)  # 09:30 in Tokyo, a working Tuesday
+
+
+class FileNotifier:
+    def post_digest(self, channel, digest):
+        with open(out, "a") as f:
+            f.write(channel + "\\n")
+
+    def send_over_budget(self, note):
+        pass
+
+    def post_chart(self, channel, png, title, filename):
+        pass
+
+
+store = open_store(url, now, **kwargs)
+service = ReminderService(
+    store=store, rules=TimeRules(TimePolicy()), notifier=FileNotifier(),
+    clock=lambda: now, locale="ja", channel="CREVIEW01",
+)
+while time.time() < go:  # both replicas start the race at the same instant
+    time.sleep(0.001)
+print(json.dumps(service.run_due()))
+store.close()
+"""
+
+
+def test_two_bot_processes_sharing_one_database_send_exactly_one_reminder(store_target, tmp_path):
+    import json
+    import subprocess
+    import sys
+    import time
+
+    url, kwargs = store_target
+    out = tmp_path / "sent.txt"
+    go = time.time() + 3  # time for both interpreters to import and connect
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REPLICA, url, json.dumps(kwargs), str(out), str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        results.append(json.loads(stdout.strip().splitlines()[-1]))
+    assert sorted(results) == [[], [DAILY]]
+    assert out.read_text().splitlines() == ["CREVIEW01"]
