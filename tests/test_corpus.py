@@ -20,8 +20,7 @@ MIN_CLEAN = 0.95
 # Where the hold-out still falls short of the promise, the test is a strict xfail: it documents
 # the gap, and fails loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (84.6%)",
-    ("holdout.yaml", "competitor"): "rival comparisons without a put-down word (86.4%)",
+    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (87.2%)",
     ("holdout.yaml", "approval"): "one paraphrased proposal is not routed (38/39)",
 }
 
