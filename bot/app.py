@@ -20,6 +20,7 @@ from bot.config import (
     cli_locale_from_env,
     database_url_from_env,
     load_slack_config,
+    log_settings_from_env,
     rules_path_from_env,
 )
 from bot.policy.time import TimeRules
@@ -77,6 +78,8 @@ class Runtime:
     worker: RetryWorker
     scheduler: Any = None  # the daily reminder (bot.scheduler.ReminderScheduler)
     approvals: Any = None  # manager approvals (bot.services.approvals.ApprovalService)
+    # Set when shutdown begins: /readyz answers 503 so load balancers stop sending traffic.
+    draining: threading.Event = field(default_factory=threading.Event)
     _closed: bool = field(default=False, repr=False)
 
     def sync_later(self, draft_id: int) -> None:
@@ -92,38 +95,32 @@ class Runtime:
         """Bring an approval request's messages up to date on a background thread."""
         self.executor.submit(_run_at_edge, self.approvals.sync, approval_id)
 
+    def ops(self) -> Any:
+        """Return the WSGI app of the ops endpoints alone (Socket Mode's side port)."""
+        return self._ops_app(None)
+
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
-        """Return the WSGI application: POST /slack/events and GET /healthz."""
+        """Return the WSGI application: POST /slack/events, /healthz, /readyz and /metrics."""
         from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-        slack = SlackRequestHandler(self.bolt, path="/slack/events")
-        store = self.store
+        return self._ops_app(SlackRequestHandler(self.bolt, path="/slack/events"))
 
-        def application(
-            environ: dict[str, Any], start_response: Callable[..., Any]
-        ) -> Iterable[bytes]:
-            if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") in (
-                "GET",
-                "HEAD",
-            ):
-                from sqlalchemy.exc import SQLAlchemyError
+    def _ops_app(self, fallback: Any) -> Any:
+        from bot.observability import Readiness, ops_app
 
-                try:
-                    store.ping()
-                    status, body = "200 OK", b"ok\n"
-                except SQLAlchemyError:
-                    status, body = "503 Service Unavailable", b"database unavailable\n"
-                start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
-                return [body]
-            return slack(environ, start_response)
-
-        return application
+        readiness = Readiness(
+            ping=self.store.ping,
+            rules_loaded=lambda: self.rules is not None and bool(self.rules.rules),
+            draining=self.draining,
+        )
+        return ops_app(readiness, fallback=fallback)
 
     def close(self) -> None:
         """Stop the retry worker, finish in-flight replies and close the database."""
         if self._closed:
             return
         self._closed = True
+        self.draining.set()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.worker.stop()
@@ -146,6 +143,7 @@ def build_runtime(
     sync_threads: int = 8,
 ) -> Runtime:
     """Wire the Bolt app, the store, the publisher and the background threads."""
+    from bot.observability import InstrumentedReviewer
     from bot.services.review import DraftReviewService
     from bot.slack.listeners import ListenerDeps, register
     from bot.slack.publisher import SlackPublisher, make_web_client
@@ -156,7 +154,7 @@ def build_runtime(
     time_rules = TimeRules(rules.model.time)
     service = DraftReviewService(
         store=store,
-        rules=rules,
+        rules=InstrumentedReviewer(rules),
         publisher=SlackPublisher(client),
         clock=clock,
         time_rules=time_rules,
@@ -169,6 +167,7 @@ def build_runtime(
 
     executor = ThreadPoolExecutor(max_workers=sync_threads, thread_name_prefix="reply-sync")
     approvals = _approvals(rules, store, client, service, clock, time_rules)
+    follow = _follow(rules, store, client, service, approvals, clock, config.channels)
 
     def background() -> int:
         # Until a scheduler owns it, the approval sweep rides on the reply-retry thread.
@@ -176,6 +175,10 @@ def build_runtime(
 
     worker = RetryWorker(background, interval=retry_interval)
     time_service, scheduler = _time_budget(config, rules, time_rules, store, client, clock)
+    if config.retention_days > 0:
+        scheduler.add_housekeeping(
+            "retention-purge", _retention_purge(store, clock, config.retention_days), minutes=60
+        )
     runtime = Runtime(config, rules, bolt, service, store, executor, worker, scheduler, approvals)
     deps = ListenerDeps(
         service,
@@ -184,6 +187,7 @@ def build_runtime(
         time=time_service,
         approvals=approvals,
         sync_approval_later=runtime.sync_approval_later,
+        follow=follow,
     )
     register(bolt, deps)
     return runtime
@@ -201,6 +205,7 @@ def _approvals(
     time_rules: TimeRules,
 ) -> Any:
     """Wire the approval service: policy from rules.yaml, user groups and messages via Slack."""
+    from bot.observability import observe_decision
     from bot.policy.approvers import ApproverDirectory
     from bot.services.approvals import ApprovalService
     from bot.slack.approval_publisher import SlackApprovalPublisher, usergroup_fetcher
@@ -215,7 +220,26 @@ def _approvals(
         # Re-announce after N *working* hours of the company's own calendar (rules.yaml time:).
         hours_after=time_rules.working_hours_after,
         bot_user_ids=_bot_user_ids(client),
+        on_decided=observe_decision,
     )
+
+
+def _retention_purge(store: Any, clock: Callable[[], datetime], days: int) -> Callable[[], int]:
+    """Return the job that blanks stored draft text older than `days` (drafts are personal data)."""
+    from datetime import timedelta
+
+    from bot.observability import METRICS
+
+    def purge() -> int:
+        purged = store.purge_draft_text(clock() - timedelta(days=days))
+        if purged:
+            METRICS.draft_text_purged.inc(purged)
+            log.info(
+                "retention: blanked %d stored copies of draft text older than %d days", purged, days
+            )
+        return purged
+
+    return purge
 
 
 def _bot_user_ids(client: Any) -> frozenset[str]:
@@ -229,6 +253,35 @@ def _bot_user_ids(client: Any) -> frozenset[str]:
         logging.getLogger(__name__).warning("auth.test failed, bot id unknown: %s", exc)
         return frozenset()
     return frozenset([user_id]) if user_id else frozenset()
+
+
+# -- follow policy (issue 6): /social-follow, and drafts that announce a follow -----------------
+
+
+def _follow(
+    rules: RuleSet,
+    store: Any,
+    client: Any,
+    service: Any,
+    approvals: Any,
+    clock: Callable[[], datetime],
+    channels: frozenset[str],
+) -> Any:
+    """Wire the follow assistant; "ask a manager" goes through the approval service."""
+    from bot.services.follow import FollowService
+    from bot.slack.follow_publisher import SlackFollowPublisher
+
+    follow = FollowService(
+        policy=rules.model.follow,
+        store=store,
+        approvals=approvals,
+        publisher=SlackFollowPublisher(client),
+        clock=clock,
+        locale=rules.locale,
+        channels=channels,
+    )
+    service.follow_check = follow.draft_findings
+    return follow
 
 
 _AUDIT_TEXT = {
@@ -420,6 +473,10 @@ _START_TEXT = {
         "ja": "Slack に接続できないため起動できません: {detail}",
         "en": "Cannot start: Slack refused the connection: {detail}",
     },
+    "port": {
+        "ja": "ポート {port} を使えないため起動できません: {detail}",
+        "en": "Cannot start: port {port} is not available: {detail}",
+    },
 }
 
 
@@ -430,10 +487,11 @@ def _start_text(key: str) -> str:
 
 def serve_command(args: argparse.Namespace, err: TextIO | None = None) -> int:
     """Run the Slack app: Socket Mode by default, HTTP (waitress) with --http."""
+    from bot.observability import setup_logging
+
     err = err or sys.stderr
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = log_settings_from_env()
+    setup_logging(settings.format, settings.level, settings.drafts)
     try:
         config = load_slack_config(http=bool(args.http))
     except ConfigError as exc:
@@ -453,33 +511,97 @@ def serve_command(args: argparse.Namespace, err: TextIO | None = None) -> int:
         print(_start_text("slack").format(detail=exc), file=err)
         return EXIT_CONFIG
 
+    stop = threading.Event()
+
     def _terminate(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        # Only flags: the serving loop notices within a second and drains (see _serve_http).
+        runtime.draining.set()
+        stop.set()
 
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
     runtime.worker.start()
     if runtime.scheduler is not None:
         runtime.scheduler.start()
     try:
         if config.mode == "http":
-            import waitress
-
-            log.info(
-                "serving HTTP on %s:%s (POST /slack/events, GET /healthz)", args.host, args.port
-            )
-            waitress.serve(
-                runtime.wsgi(), host=args.host, port=args.port, threads=16, ident="social-review"
-            )
+            _serve_http(runtime, args.host, args.port, stop)
         else:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            log.info("connecting to Slack in Socket Mode")
-            SocketModeHandler(runtime.bolt, app_token=config.app_token).start()
-    except KeyboardInterrupt:
-        pass
+            _serve_socket_mode(runtime, args.host, args.port, stop)
+    except OSError as exc:  # the port is taken or not ours to bind
+        print(_start_text("port").format(port=args.port, detail=exc), file=err)
+        return EXIT_CONFIG
     finally:
+        log.info("shutting down: finishing in-flight replies and scheduled jobs")
         runtime.close()
+        log.info("stopped")
     return EXIT_OK
+
+
+def _serve_http(runtime: Runtime, host: str, port: int, stop: threading.Event) -> None:
+    """Serve Slack and the ops endpoints with waitress until stop is set, then drain."""
+    import time
+
+    import waitress
+    from waitress import wasyncore
+
+    server: Any = waitress.create_server(
+        runtime.wsgi(), host=host, port=port, threads=16, ident="social-review"
+    )
+    use_poll = server.adj.asyncore_use_poll
+    log.info(
+        "serving HTTP on %s:%s (POST /slack/events, GET /healthz /readyz /metrics)", host, port
+    )
+    try:
+        while not stop.is_set():
+            wasyncore.loop(
+                timeout=server.adj.asyncore_loop_timeout,
+                map=server._map,
+                use_poll=use_poll,
+                count=1,
+            )
+        log.info("draining: no new connections; finishing requests in flight")
+        # Stop listening, but keep the loop turning so the answers in flight reach Slack:
+        # an event whose answer is lost is delivered again, and deduplicated, but not lost.
+        wasyncore.dispatcher.close(server)
+        dispatcher = server.task_dispatcher
+        deadline = time.monotonic() + runtime.config.drain_seconds
+
+        def busy() -> bool:
+            channels = list(server.active_channels.values())
+            return bool(
+                dispatcher.active_count
+                or dispatcher.queue
+                or any(c.requests or c.total_outbufs_len for c in channels)
+            )
+
+        while busy() and time.monotonic() < deadline:
+            wasyncore.loop(timeout=0.05, map=server._map, use_poll=use_poll, count=1)
+    finally:
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        wasyncore.close_all(server._map)
+
+
+def _serve_socket_mode(runtime: Runtime, host: str, port: int, stop: threading.Event) -> None:
+    """Serve Slack over Socket Mode, with the ops endpoints on a side port, until stop is set."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.observability import start_ops_server
+
+    ops = start_ops_server(runtime.ops(), host, port) if port else None
+    if ops is not None:
+        log.info("ops endpoints on %s:%s (GET /healthz /readyz /metrics)", host, port)
+    handler = SocketModeHandler(runtime.bolt, app_token=runtime.config.app_token)
+    try:
+        log.info("connecting to Slack in Socket Mode")
+        handler.connect()
+        stop.wait()
+        log.info("draining: disconnecting from Slack; finishing events in flight")
+    finally:
+        handler.close()  # waits for the listeners still running
+        if ops is not None:
+            ops.shutdown()
+            ops.server_close()
 
 
 _STATS_TEXT = {

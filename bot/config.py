@@ -29,6 +29,8 @@ def cli_locale_from_env(environ: Mapping[str, str] | None = None) -> str | None:
 
 DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///data/social-review.db"
+DEFAULT_RETENTION_DAYS = 90
+DEFAULT_DRAIN_SECONDS = 30.0
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
 
@@ -53,6 +55,42 @@ class SlackConfig:
     rules_path: str | None
     database_url: str
     api_url: str
+    retention_days: int = DEFAULT_RETENTION_DAYS  # 0 keeps draft text forever
+    drain_seconds: float = DEFAULT_DRAIN_SECONDS
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """How the app logs: format (auto|json|text), level, and whether draft text may appear."""
+
+    format: str = "auto"
+    level: str = "INFO"
+    drafts: bool = False
+
+
+_LOG_FORMATS = ("auto", "json", "text")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def log_settings_from_env(environ: Mapping[str, str] | None = None) -> LogSettings:
+    """Return the logging settings; unknown values fall back to defaults (load_slack_config reports them)."""
+    env = os.environ if environ is None else environ
+    fmt = env.get("SOCIAL_REVIEW_LOG_FORMAT", "").strip().lower() or "auto"
+    level = env.get("SOCIAL_REVIEW_LOG_LEVEL", "").strip().upper() or "INFO"
+    drafts = env.get("SOCIAL_REVIEW_LOG_DRAFTS", "").strip().lower() in _TRUE
+    return LogSettings(
+        format=fmt if fmt in _LOG_FORMATS else "auto",
+        level=level if level in _LOG_LEVELS else "INFO",
+        drafts=drafts,
+    )
+
+
+def health_port_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """Return the port the container health check probes (SOCIAL_REVIEW_PORT, default 3000)."""
+    env = os.environ if environ is None else environ
+    value = env.get("SOCIAL_REVIEW_PORT", "").strip()
+    return int(value) if value.isdigit() else 3000
 
 
 def database_url_from_env(environ: Mapping[str, str] | None = None) -> str:
@@ -120,6 +158,30 @@ def load_slack_config(http: bool, environ: Mapping[str, str] | None = None) -> S
             f"DATABASE_URL must be a URL such as sqlite:///data/x.db, got {database_url!r}."
         )
 
+    retention = get("SOCIAL_REVIEW_RETENTION_DAYS") or str(DEFAULT_RETENTION_DAYS)
+    if not retention.isdigit():
+        problems.append(
+            "SOCIAL_REVIEW_RETENTION_DAYS must be a whole number of days "
+            f"(0 keeps draft text forever), got {retention!r}."
+        )
+    drain = get("SOCIAL_REVIEW_DRAIN_SECONDS") or str(DEFAULT_DRAIN_SECONDS)
+    try:
+        drain_seconds = float(drain)
+        if not 0 <= drain_seconds <= 3600:
+            raise ValueError(drain)
+    except ValueError:
+        problems.append(
+            f"SOCIAL_REVIEW_DRAIN_SECONDS must be a number of seconds (0-3600), got {drain!r}."
+        )
+    log_format = get("SOCIAL_REVIEW_LOG_FORMAT").lower()
+    if log_format and log_format not in _LOG_FORMATS:
+        problems.append(f"SOCIAL_REVIEW_LOG_FORMAT must be auto, json or text, got {log_format!r}.")
+    log_level = get("SOCIAL_REVIEW_LOG_LEVEL").upper()
+    if log_level and log_level not in _LOG_LEVELS:
+        problems.append(
+            f"SOCIAL_REVIEW_LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}."
+        )
+
     if problems:
         raise ConfigError(problems)
     return SlackConfig(
@@ -131,6 +193,8 @@ def load_slack_config(http: bool, environ: Mapping[str, str] | None = None) -> S
         rules_path=rules_path_from_env(env),
         database_url=database_url,
         api_url=api_url,
+        retention_days=int(retention),
+        drain_seconds=drain_seconds,
     )
 
 

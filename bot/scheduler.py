@@ -80,6 +80,24 @@ class ReminderScheduler:
         except Exception:
             log.exception("reminder run failed")
 
+    def add_housekeeping(self, name: str, func: Callable[[], Any], minutes: float) -> None:
+        """Run func now and then every few minutes (e.g. the retention purge); failures are logged."""
+
+        def run() -> None:
+            try:
+                func()
+            except Exception:
+                log.exception("%s failed", name)
+
+        self.scheduler.add_job(
+            run,
+            "interval",
+            minutes=minutes,
+            id=name,
+            next_run_time=self._clock(),
+            misfire_grace_time=None,
+        )
+
     def next_reminder(self) -> datetime | None:
         """Return when the reminder job fires next (after start)."""
         job = self.scheduler.get_job(REMINDER_JOB)

@@ -196,3 +196,17 @@ def test_check_remembers_a_file_whose_examples_passed_and_rechecks_any_edit(tmp_
     with pytest.raises(RulesError) as info:
         load_rules(path, cache_dir=cache, locale="en")
     assert "flags its no_match example" in str(info.value)
+
+
+def test_the_shipped_file_carries_the_policies_every_feature_reads():
+    rs = load_rules(ROOT / "rules.yaml")
+    kinds = {k.kind for k in rs.model.follow.kinds}
+    assert {"competitor", "customer", "political_religious", "unknown"} <= kinds
+    assert rs.model.time.timezone == "Asia/Tokyo"
+    assert [d.date for d in rs.model.time.sensitive_dates] == [
+        "01-17",
+        "03-11",
+        "08-06",
+        "08-09",
+        "08-15",
+    ]

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.policy.approvers import ApprovalPolicy
+from bot.policy.follow import FollowPolicy
 from bot.policy.time import TimePolicy
 
 Locale = Literal["ja", "en"]
@@ -186,6 +187,7 @@ class RulesFile(_Strict):
     rules: list[Rule] = Field(min_length=1)
     approvals: ApprovalPolicy | None = None
     time: TimePolicy = Field(default_factory=TimePolicy)
+    follow: FollowPolicy | None = None
 
 
 def json_schema() -> dict:

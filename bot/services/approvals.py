@@ -133,6 +133,8 @@ class ApprovalService:
     claim_seconds: float = 120.0
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 900.0
+    # Told of every decided request (approved or rejected), e.g. to measure approval latency.
+    on_decided: Callable[[ApprovalRecord], None] | None = None
 
     @property
     def policy(self) -> ApprovalPolicy | None:
@@ -204,6 +206,7 @@ class ApprovalService:
         if refused is not None:
             return refused
         result = self.store.approve(approval_id, user_id, _clean(comment), self.clock())
+        self._decided(result.outcome, result.approval)
         return ClickResult(result.outcome, result.approval, self.locale)
 
     def reject(self, approval_id: int, user_id: str, reason: str | None = None) -> ClickResult:
@@ -212,7 +215,16 @@ class ApprovalService:
         if refused is not None:
             return refused
         result = self.store.reject(approval_id, user_id, _clean(reason), self.clock())
+        self._decided(result.outcome, result.approval)
         return ClickResult(result.outcome, result.approval, self.locale)
+
+    def _decided(self, outcome: str, approval: ApprovalRecord | None) -> None:
+        if (
+            self.on_decided is not None
+            and approval is not None
+            and outcome in ("approved", "rejected")
+        ):
+            self.on_decided(approval)
 
     def _authorize(self, approval_id: int, user_id: str) -> ClickResult | None:
         # Who may decide is checked here; whether the request is still open is the store's

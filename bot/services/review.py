@@ -130,6 +130,8 @@ class DraftReviewService:
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 900.0
     time_rules: TimeRules | None = None  # adds the after-hours and sensitive-date findings
+    # Adds the follow-policy findings for a draft that announces a follow (issue 6).
+    follow_check: Callable[[str], tuple[Finding, ...]] | None = None
 
     @property
     def locale(self) -> str:
@@ -139,6 +141,8 @@ class DraftReviewService:
     def _review(self, text: str, posted_at: datetime | None = None) -> Review:
         # The rules engine has no clock: findings about *when* a draft is posted are added here.
         review = self.rules.review(text)
+        if self.follow_check is not None:
+            review = Review(review.text, review.findings + self.follow_check(text))
         if self.time_rules is None:
             return review
         notes = policy_notes(self.time_rules, posted_at or self.clock(), self.locale)

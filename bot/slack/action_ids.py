@@ -13,3 +13,13 @@ APPROVE_MODAL = "social_review.approval.approve_modal"
 REJECT_MODAL = "social_review.approval.reject_modal"
 NOTE_BLOCK = "social_review.approval.note_block"
 NOTE_INPUT = "social_review.approval.note"
+
+# Follow policy (issue 6): /social-follow opens a modal; its answer replaces the form.
+FOLLOW_COMMAND = "/social-follow"
+FOLLOW_MODAL = "social_review.follow.modal"
+FOLLOW_HANDLE_BLOCK = "social_review.follow.handle_block"
+FOLLOW_HANDLE_INPUT = "social_review.follow.handle"
+FOLLOW_KIND_BLOCK = "social_review.follow.kind_block"
+FOLLOW_KIND_INPUT = "social_review.follow.kind"
+FOLLOW_FOLLOWED_BLOCK = "social_review.follow.followed_block"
+FOLLOW_FOLLOWED_INPUT = "social_review.follow.followed"

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.policy.approvers import GroupLookupError
 from bot.services.approvals import NoticeView, RequestView
 from bot.slack.blocks import APPROVAL_REACTION, approval_notice, approval_request, thread_link
-from bot.slack.publisher import SlackPublisher
+from bot.slack.publisher import SlackPublisher, count_api_error
 
 
 class SlackApprovalPublisher(SlackPublisher):
@@ -92,7 +92,7 @@ def usergroup_fetcher(client: WebClient) -> Callable[[str], list[str]]:
         try:
             response = client.usergroups_users_list(usergroup=usergroup)
         except SlackApiError as err:
-            error = err.response.get("error") if isinstance(err.response.data, dict) else None
+            error = count_api_error(err)
             raise GroupLookupError(str(error or err.response.status_code)) from err
         except (SlackClientError, OSError, http.client.HTTPException) as err:
             raise GroupLookupError(f"{type(err).__name__}: {err}") from err

@@ -16,15 +16,19 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     InputBlock,
     MarkdownTextObject,
+    Option,
     PlainTextInputElement,
     PlainTextObject,
+    RadioButtonsElement,
     SectionBlock,
+    StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.policy.time import POLICY_RULE_PREFIX
 from bot.rules.types import Finding, Review, Verdict
 from bot.services.approvals import ClickResult, HomeView, NoticeView, RequestView
+from bot.services.follow import FollowAnswer, FollowRequestView
 from bot.services.reminders import DailyDigest, OverBudgetNote
 from bot.services.review import ReplyView
 from bot.services.time_budget import TimeSummary
@@ -857,3 +861,174 @@ def home_view(view: HomeView) -> dict[str, Any]:
         text = f"{status} · {slack_date(a.created_at)}\n<{link}|{excerpt}>"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     return View(type="home", blocks=blocks[:100]).to_dict()
+
+
+# -- follow policy (issue 6): the /social-follow modal, its answer, the managers' request ---------
+
+_FOLLOW_TEXT: dict[str, dict[str, str]] = {
+    "title": {"ja": "フォローの方針", "en": "Follow policy"},
+    "submit": {"ja": "方針を確認", "en": "Check"},
+    "cancel": {"ja": "キャンセル", "en": "Cancel"},
+    "close": {"ja": "閉じる", "en": "Close"},
+    "intro": {
+        "ja": "相手の種類を選ぶと、会社の方針と理由をお伝えします（G8）。",
+        "en": "Pick the kind of account and you'll get the company's policy and why (G8).",
+    },
+    "handle": {"ja": "アカウント", "en": "Account"},
+    "kind": {"ja": "どんなアカウントですか？", "en": "What kind of account is it?"},
+    "kind_placeholder": {"ja": "種類を選ぶ", "en": "Choose a kind"},
+    "followed": {"ja": "相手は当社をフォローしていますか？", "en": "Does it follow us?"},
+    "yes": {"ja": "はい", "en": "Yes"},
+    "no": {"ja": "いいえ・わからない", "en": "No / not sure"},
+    "bad_handle": {
+        "ja": "@ のあとに英数字と _ のアカウント名を入れてください（例: @example_jp）",
+        "en": "Enter a handle of letters, digits and _ (e.g. @example)",
+    },
+    "no_policy": {
+        "ja": "フォローの方針がまだ rules.yaml にありません。管理者に `follow:` の追加を頼んでください。",
+        "en": "rules.yaml has no follow policy yet. Ask an admin to add a `follow:` section.",
+    },
+    "follow": {
+        "ja": ":white_check_mark: フォローして大丈夫です",
+        "en": ":white_check_mark: Go ahead and follow",
+    },
+    "follow_back": {
+        "ja": ":white_check_mark: フォローバックして大丈夫です",
+        "en": ":white_check_mark: Go ahead and follow back",
+    },
+    "wait_for_them": {
+        "ja": ":hourglass_flowing_sand: こちらからはフォローしません。フォローされたらフォローバックしましょう",
+        "en": ":hourglass_flowing_sand: Don't follow first; follow back once they follow us",
+    },
+    "do_not_follow": {
+        "ja": ":no_entry_sign: フォローしません",
+        "en": ":no_entry_sign: Don't follow",
+    },
+    "ask_manager": {
+        "ja": ":raised_hand: 上長の判断が必要です",
+        "en": ":raised_hand: A manager decides",
+    },
+    "account": {"ja": "@{handle}（{kind}）", "en": "@{handle} ({kind})"},
+    "reason": {"ja": "理由: {reason}", "en": "Why: {reason}"},
+    "opened": {
+        "ja": "<#{channel}> で上長に相談を送りました。結果はそのスレッドでお知らせします。それまではフォローを待ってください。",
+        "en": "Sent to the managers in <#{channel}>; you'll hear back in that thread. Please hold off until then.",
+    },
+    "no_approvers": {
+        "ja": "承認者が rules.yaml に設定されていません。上長に直接相談してください。",
+        "en": "rules.yaml names no approvers: please ask your manager directly.",
+    },
+    "no_channel": {
+        "ja": "相談を送るチャンネルが設定されていません。上長に直接相談してください。",
+        "en": "No review channel is set up for the request: please ask your manager directly.",
+    },
+    "not_delivered": {
+        "ja": "Slack に相談を送れませんでした。少し待ってからもう一度お試しください。",
+        "en": "Slack didn't take the request. Please try again in a moment.",
+    },
+    "request": {
+        "ja": "<@{user}> さんからフォローの相談です",
+        "en": "<@{user}> asks about following an account",
+    },
+}
+
+
+def ft(locale: str, key: str, **kwargs: Any) -> str:
+    """Return follow-policy text for key in locale (Japanese when a locale lacks it)."""
+    entry = _FOLLOW_TEXT[key]
+    return entry.get(locale, entry["ja"]).format(**kwargs)
+
+
+def follow_modal(
+    handle: str, kinds: Sequence[tuple[str, str]], locale: str, channel: str
+) -> dict[str, Any]:
+    """Return the /social-follow form: the account, its kind, and whether it follows us."""
+    followed = [
+        Option(value="yes", text=PlainTextObject(text=ft(locale, "yes"))),
+        Option(value="no", text=PlainTextObject(text=ft(locale, "no"))),
+    ]
+    view = View(
+        type="modal",
+        callback_id=action_ids.FOLLOW_MODAL,
+        private_metadata=json.dumps({"channel": channel}),
+        title=PlainTextObject(text=ft(locale, "title")),
+        submit=PlainTextObject(text=ft(locale, "submit")),
+        close=PlainTextObject(text=ft(locale, "cancel")),
+        blocks=[
+            ContextBlock(elements=[MarkdownTextObject(text=ft(locale, "intro"))]),
+            InputBlock(
+                block_id=action_ids.FOLLOW_HANDLE_BLOCK,
+                label=PlainTextObject(text=ft(locale, "handle")),
+                element=PlainTextInputElement(
+                    action_id=action_ids.FOLLOW_HANDLE_INPUT,
+                    initial_value=f"@{handle}" if handle else None,
+                    placeholder=PlainTextObject(text="@example"),
+                    max_length=100,
+                ),
+            ),
+            InputBlock(
+                block_id=action_ids.FOLLOW_KIND_BLOCK,
+                label=PlainTextObject(text=ft(locale, "kind")),
+                element=StaticSelectElement(
+                    action_id=action_ids.FOLLOW_KIND_INPUT,
+                    placeholder=PlainTextObject(text=ft(locale, "kind_placeholder")),
+                    options=[
+                        Option(value=kind, text=PlainTextObject(text=_clip(label, 75)))
+                        for kind, label in kinds[:100]
+                    ],
+                ),
+            ),
+            InputBlock(
+                block_id=action_ids.FOLLOW_FOLLOWED_BLOCK,
+                label=PlainTextObject(text=ft(locale, "followed")),
+                element=RadioButtonsElement(
+                    action_id=action_ids.FOLLOW_FOLLOWED_INPUT,
+                    options=followed,
+                    initial_option=followed[1],
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def follow_answer_lines(answer: FollowAnswer) -> list[str]:
+    """Return the decision, the account and the reason, then what became of a request."""
+    d, locale = answer.decision, answer.locale
+    lines = [
+        f"*{ft(locale, d.outcome)}*",
+        escape(ft(locale, "account", handle=d.handle, kind=d.kind_label)),
+        escape(ft(locale, "reason", reason=d.reason)),
+    ]
+    if answer.request is not None:
+        lines.append(ft(locale, answer.request, channel=answer.channel or ""))
+    return lines
+
+
+def follow_result_modal(answer: FollowAnswer) -> dict[str, Any]:
+    """Return the modal that states the decision and the reason (replaces the form)."""
+    locale = answer.locale
+    view = View(
+        type="modal",
+        title=PlainTextObject(text=ft(locale, "title")),
+        close=PlainTextObject(text=ft(locale, "close")),
+        blocks=[SectionBlock(text=MarkdownTextObject(text="\n".join(follow_answer_lines(answer))))],
+    )
+    return view.to_dict()
+
+
+def follow_request(view: FollowRequestView) -> SlackMessage:
+    """Return the channel message asking the managers (the approval request joins its thread)."""
+    d, locale = view.decision, view.locale
+    header = ft(locale, "request", user=view.user_id)
+    body = "\n".join(
+        [
+            header,
+            _quote(view.text),
+            escape(ft(locale, "reason", reason=d.reason)),
+        ]
+    )
+    return SlackMessage(
+        text=f"{header}: {_clip(view.text, 200)}",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=body)).to_dict()],
+    )

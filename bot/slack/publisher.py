@@ -19,6 +19,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web import SlackResponse
 
+from bot.observability import count_slack_error, slack_method
 from bot.rules.types import Verdict
 from bot.services.review import DeliveryError, ReplyView
 from bot.slack.blocks import VERDICT_REACTION, draft_reply
@@ -38,9 +39,40 @@ class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
         return response is not None and 500 <= response.status_code <= 599
 
 
+class ErrorCounter(RetryHandler):
+    """Never retries: counts every failed attempt (429, 5xx, connection error) for /metrics."""
+
+    def can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        """Count the failure, then let the next handler decide about retrying."""
+        if response is not None:
+            kind = f"http_{response.status_code}"
+        else:
+            kind = type(error).__name__ if error is not None else "unknown"
+        count_slack_error(slack_method(request.url), kind)
+        return False
+
+
+def count_api_error(err: SlackApiError) -> str | None:
+    """Count a Slack answer of ok:false (or a final HTTP error) and return its error code."""
+    error = err.response.get("error") if isinstance(err.response.data, dict) else None
+    count_slack_error(
+        slack_method(getattr(err.response, "api_url", None)),
+        str(error or f"http_{err.response.status_code}"),
+    )
+    return error
+
+
 def retry_handlers() -> list[RetryHandler]:
     """Return the retry handlers every WebClient of the app uses (Bolt copies them per request)."""
     return [
+        ErrorCounter(),
         ConnectionErrorRetryHandler(max_retry_count=2),
         RateLimitErrorRetryHandler(max_retry_count=2),
         AnyServerErrorRetryHandler(max_retry_count=2),
@@ -77,6 +109,7 @@ class SlackPublisher:
             error = err.response.get("error") if isinstance(err.response.data, dict) else None
             if error in ok_errors:
                 return None
+            count_api_error(err)
             raise DeliveryError(f"{method.__name__}: {error or err.response.status_code}") from err
         except (SlackClientError, OSError, http.client.HTTPException) as err:
             raise DeliveryError(f"{method.__name__}: {type(err).__name__}: {err}") from err

@@ -80,6 +80,9 @@ class StubSlack:
         self._ts = itertools.count(1)
         # User groups for usergroups.users.list: id -> member ids (absent: no_such_subteam).
         self.usergroups: dict[str, list[str]] = {}
+        # Methods whose calls wait (unanswered) until release(): work "in flight" for tests.
+        self._holds: dict[str, threading.Event] = {}
+        self._waiting: dict[str, int] = {}
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -106,7 +109,11 @@ class StubSlack:
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving (answering any held calls first)."""
+        with self._lock:
+            gates, self._holds = list(self._holds.values()), {}
+        for gate in gates:
+            gate.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -181,6 +188,34 @@ class StubSlack:
             self._state.faults.setdefault(method, []).append(
                 _Fault(status, error, retry_after, reset, times)
             )
+
+    def hold(self, method: str) -> None:
+        """Keep every call to method waiting, unanswered, until release(method)."""
+        with self._lock:
+            self._holds[method] = threading.Event()
+
+    def release(self, method: str) -> None:
+        """Answer the held calls to method, and every later one, at once again."""
+        with self._lock:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def held(self, method: str) -> int:
+        """Return how many calls to method are waiting in a hold."""
+        with self._lock:
+            return self._waiting.get(method, 0)
+
+    def _wait_if_held(self, method: str) -> None:
+        with self._lock:
+            gate = self._holds.get(method)
+            if gate is None:
+                return
+            self._waiting[method] = self._waiting.get(method, 0) + 1
+            self._lock.notify_all()
+        gate.wait()
+        with self._lock:
+            self._waiting[method] -= 1
 
     def _take_fault(self, method: str) -> _Fault | None:
         faults = self._state.faults.get(method) or []
@@ -320,6 +355,7 @@ class StubSlack:
         else:
             return 404, {}, b"not found"
 
+        self._wait_if_held(method)
         with self._lock:
             fault = self._take_fault(method)
             status = 200 if fault is None else fault.status

@@ -203,6 +203,10 @@ class Store(Protocol):
         """Return hits, dismissals and last hit per rule that ever fired."""
         ...
 
+    def purge_draft_text(self, before: datetime) -> int:
+        """Blank stored draft text of drafts untouched since before, keeping the audit trail."""
+        ...
+
 
 class TimeStore(Protocol):
     """What the time-budget services need: time logs, activity, and reminder claims."""
@@ -336,7 +340,7 @@ class AuditRow:
 
     at: datetime
     event: str
-    approval_id: int
+    approval_id: int | None  # None for a follow decision that needed no manager
     actor: str | None
     note: str | None
     channel: str

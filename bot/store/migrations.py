@@ -183,11 +183,37 @@ def _v2_approvals(conn: Connection) -> None:
     md.create_all(conn, tables=[approvals, votes, events])
 
 
+def _v4_follow_decisions(conn: Connection) -> None:
+    # Frozen as of version 4 (issue 6): every /social-follow answer, for the audit export and
+    # for checking drafts that announce a follow.
+    md = MetaData()
+    Table(
+        "follow_decisions",
+        md,
+        Column("id", Integer, primary_key=True),
+        Column("handle", String(64), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("followed_us", Boolean, nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("outcome", String(16), nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("user_id", String(32)),
+        Column("channel", String(32)),
+        Column("request_ts", String(32)),
+        Column("approval_id", Integer),
+        Column("at", UtcDateTime, nullable=False),
+        Index("ix_follow_decisions_handle", "handle"),
+        Index("ix_follow_decisions_at", "at"),
+    )
+    md.create_all(conn)
+
+
 # Append new steps at the end; never reorder or edit a step that has shipped.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_drafts_and_findings),
     (2, _v2_approvals),
     (3, _v3_time_log_and_reminders),
+    (4, _v4_follow_decisions),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

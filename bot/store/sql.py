@@ -35,8 +35,9 @@ from bot.store.base import (
     NewFinding,
     RuleStat,
 )
+from bot.store.follow_sql import FollowSqlMixin
 from bot.store.migrations import migrate
-from bot.store.schema import drafts, findings
+from bot.store.schema import approvals, drafts, findings
 from bot.store.time_sql import TimeSqlMixin
 
 
@@ -139,7 +140,7 @@ def _finding_record(row: RowMapping) -> FindingRecord:
     )
 
 
-class SqlStore(ApprovalSqlMixin, TimeSqlMixin):
+class SqlStore(FollowSqlMixin, ApprovalSqlMixin, TimeSqlMixin):
     """The Store contract on one SQLAlchemy engine."""
 
     def __init__(self, engine: Engine) -> None:
@@ -460,6 +461,34 @@ class SqlStore(ApprovalSqlMixin, TimeSqlMixin):
         stmt = select(drafts.c.id).where(_claimable(now)).order_by(drafts.c.id).limit(limit)
         with self._read() as conn:
             return list(conn.execute(stmt).scalars())
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def purge_draft_text(self, before: datetime) -> int:
+        """Blank the draft text stored with drafts untouched since before; return copies blanked.
+
+        Drafts are personal data. What quotes them goes (finding excerpts, the copy an approval
+        request shows); the audit trail stays: rows, rule ids, verdicts, text hashes, votes and
+        every approval event. A request still waiting for a decision keeps its text. Idempotent,
+        so every replica may run it.
+        """
+        old_drafts = select(drafts.c.id).where(drafts.c.updated_at < before)
+        with self._write() as conn:
+            excerpts = conn.execute(
+                update(findings)
+                .where(findings.c.draft_id.in_(old_drafts), findings.c.excerpt != "")
+                .values(excerpt="")
+            ).rowcount
+            texts = conn.execute(
+                update(approvals)
+                .where(
+                    approvals.c.updated_at < before,
+                    approvals.c.state != "pending",
+                    approvals.c.text != "",
+                )
+                .values(text="")
+            ).rowcount
+        return excerpts + texts
 
     # -- statistics ---------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ def test_the_manifest_names_the_command_and_shortcut_the_app_listens_for():
     assert [c["command"] for c in features["slash_commands"]] == [
         action_ids.SLASH_COMMAND,
         action_ids.TIME_COMMAND,
+        action_ids.FOLLOW_COMMAND,
     ]
     assert [(s["type"], s["callback_id"]) for s in features["shortcuts"]] == [
         ("message", action_ids.REVIEW_SHORTCUT)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from slack_bolt import App
 
 from bot.services.approvals import ApprovalService
+from bot.services.follow import FollowService
 from bot.services.review import DraftReviewService
 from bot.services.time_budget import TimeBudgetService
 
@@ -22,6 +23,7 @@ class ListenerDeps:
     time: TimeBudgetService | None = None  # /social-time (issue 5)
     approvals: ApprovalService | None = None  # manager approval (issue 4)
     sync_approval_later: Callable[[int], None] | None = None
+    follow: FollowService | None = None  # /social-follow (issue 6)
 
 
 def register(app: App, deps: ListenerDeps) -> None:
@@ -36,6 +38,10 @@ def register(app: App, deps: ListenerDeps) -> None:
         from bot.slack.listeners import approvals
 
         approvals.register(app, deps)
+    if deps.follow is not None:
+        from bot.slack.listeners import follow
+
+        follow.register(app, deps)
     if deps.time is not None:
         from bot.slack.listeners import time_command
 
