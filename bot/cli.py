@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot import i18n
+
 from . import __version__
 from .config import cache_dir_from_env, cli_locale_from_env, rules_path_from_env
 from .rules import RulesError, RuleSet, find_rules_file, load_rules
@@ -66,8 +68,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def _t(locale: str, key: str, **kw: Any) -> str:
-    entry = _TEXT[key]
-    return entry.get(locale, entry["en"]).format(**kw)
+    return i18n.text(_TEXT, locale, key, **kw)
 
 
 # ------------------------------------------------------------------ input

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot import i18n
+
 FollowAction = Literal["follow", "follow_back", "do_not_follow", "ask_manager"]
 KindId = Literal[
     "competitor",
@@ -254,8 +256,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 def follow_text(locale: str, key: str, **kwargs: Any) -> str:
     """Return a follow-policy message in locale (Japanese when the locale lacks it)."""
-    entry = _TEXT[key]
-    return entry.get(locale, entry["ja"]).format(**kwargs)
+    return i18n.text(_TEXT, locale, key, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot import i18n
+
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAY_NAMES: tuple[DayName, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -321,8 +323,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 def policy_text(locale: str, key: str, **kwargs: Any) -> str:
     """Return a policy message in locale (Japanese when the locale lacks it)."""
-    entry = _TEXT[key]
-    return entry.get(locale, entry["ja"]).format(**kwargs)
+    return i18n.text(_TEXT, locale, key, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)

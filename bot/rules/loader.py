@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from .. import i18n
 from .engine import PatternErrors, RuleSet
 from .schema import Example, RulesFile
 
@@ -87,8 +88,7 @@ _TEXT: dict[str, dict[str, str]] = {
 
 
 def _t(locale: str, key: str, **kw: Any) -> str:
-    entry = _TEXT[key]
-    return entry.get(locale, entry["en"]).format(**kw)
+    return i18n.text(_TEXT, locale, key, **kw)
 
 
 @dataclass(frozen=True, slots=True)

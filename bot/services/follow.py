@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
+from bot import i18n
 from bot.policy.follow import (
     FOLLOW_MANAGER_RULE,
     FollowDecision,
@@ -78,8 +79,7 @@ _TEXT = {
 
 
 def _text(locale: str, key: str, **kwargs: Any) -> str:
-    entry = _TEXT[key]
-    return entry.get(locale, entry["ja"]).format(**kwargs)
+    return i18n.text(_TEXT, locale, key, **kwargs)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import i18n
 from bot.policy.time import POLICY_RULE_PREFIX
 from bot.rules.types import Finding, Review, Verdict
 from bot.services.approvals import ClickResult, HomeView, NoticeView, RequestView
@@ -101,8 +102,7 @@ class SlackMessage:
 
 def t(locale: str, key: str, **kwargs: Any) -> str:
     """Return the user-facing text for key in locale (English when a locale lacks it)."""
-    entry = _TEXT[key]
-    return entry.get(locale, entry["en"]).format(**kwargs)
+    return i18n.text(_TEXT, locale, key, **kwargs)
 
 
 def escape(text: str) -> str:
@@ -323,8 +323,7 @@ MAX_DIGEST_PEOPLE = 40
 
 def tt(locale: str, key: str, **kwargs: Any) -> str:
     """Return time-budget text for key in locale (Japanese when a locale lacks it)."""
-    entry = _TIME_TEXT[key]
-    return entry.get(locale, entry["ja"]).format(**kwargs)
+    return i18n.text(_TIME_TEXT, locale, key, **kwargs)
 
 
 def duration(minutes: int, locale: str) -> str:
@@ -641,8 +640,7 @@ _APPROVAL_TEXT: dict[str, dict[str, str]] = {
 
 def at(locale: str, key: str, **kwargs: Any) -> str:
     """Return approval text for key in locale (English when a locale lacks it)."""
-    entry = _APPROVAL_TEXT[key]
-    return entry.get(locale, entry["en"]).format(**kwargs)
+    return i18n.text(_APPROVAL_TEXT, locale, key, **kwargs)
 
 
 def slack_date(when: datetime | None) -> str:
@@ -935,8 +933,7 @@ _FOLLOW_TEXT: dict[str, dict[str, str]] = {
 
 def ft(locale: str, key: str, **kwargs: Any) -> str:
     """Return follow-policy text for key in locale (Japanese when a locale lacks it)."""
-    entry = _FOLLOW_TEXT[key]
-    return entry.get(locale, entry["ja"]).format(**kwargs)
+    return i18n.text(_FOLLOW_TEXT, locale, key, **kwargs)
 
 
 def follow_modal(
