@@ -10,20 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import i18n
-
-from . import __version__
+from . import __version__, i18n
 from .config import cache_dir_from_env, cli_locale_from_env, rules_path_from_env
 from .rules import RulesError, RuleSet, find_rules_file, load_rules
 from .rules.types import Finding, Review
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE = 0, 1, 2
 
-_TEXT: dict[str, dict[str, str]] = {
-    "ok": {"ja": "OK", "en": "OK"},
-    "warn": {"ja": "気になる点があります", "en": "Worth a second look"},
-    "block": {"ja": "修正が必要です", "en": "Needs changes"},
-    "approval": {"ja": "承認が必要です", "en": "Needs a manager's approval"},
+_TEXT: i18n.Catalog = {
+    **i18n.VERDICTS,
     "info": {"ja": "参考", "en": "info"},
     "warning": {"ja": "注意", "en": "warning"},
     "error": {"ja": "要修正", "en": "error"},
@@ -33,7 +28,6 @@ _TEXT: dict[str, dict[str, str]] = {
         "ja": "{n} 件の下書き: OK {ok} / 気になる点 {warn} / 承認が必要 {approval} / 修正が必要 {block}",
         "en": "{n} drafts: {ok} ok, {warn} warn, {approval} need approval, {block} need changes",
     },
-    "no_findings": {"ja": "問題は見つかりませんでした", "en": "nothing found"},
     "not_found": {"ja": "{path}: ファイルが見つかりません", "en": "{path}: no such file"},
     "is_dir": {
         "ja": "{path}: フォルダです。下書きのファイルを指定してください",
@@ -91,16 +85,7 @@ def _decode(raw: bytes, name: str, locale: str) -> str:
 def _read_draft(name: str, locale: str) -> str:
     if name == "-":
         return _decode(sys.stdin.buffer.read(), "stdin", locale)
-    path = Path(name)
-    if path.is_dir():
-        raise InputError(_t(locale, "is_dir", path=name))
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(_t(locale, "not_found", path=name)) from None
-    except OSError as exc:
-        raise InputError(_t(locale, "unreadable", path=name, detail=exc.strerror)) from None
-    return _decode(raw, name, locale)
+    return _decode(_read_bytes(name, locale), name, locale)
 
 
 # ------------------------------------------------------------------ text output

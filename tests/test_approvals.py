@@ -13,8 +13,8 @@ from bot.policy.approvers import (
     ApprovalPolicy,
     ApproverDirectory,
     GroupLookupError,
-    working_hours_after,
 )
+from bot.policy.time import TimePolicy, TimeRules
 from bot.services import DraftReviewService
 from bot.services.approvals import ApprovalService, NoticeView, RequestView
 
@@ -353,7 +353,7 @@ def test_the_audit_trail_can_be_read_from_a_date(store, clock):
     ],
 )
 def test_reminders_count_working_hours_only(start, hours, expected):
-    assert working_hours_after(start, hours) == expected
+    assert TimeRules(TimePolicy()).working_hours_after(start, hours) == expected
 
 
 def test_a_policy_needs_someone_to_approve_and_a_channel_when_posting_to_one():

@@ -6,9 +6,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -59,37 +58,6 @@ class ApprovalPolicy(_Strict):
         if self.post_to in ("channel", "both") and self.channel is None:
             raise ValueError(f"post_to: {self.post_to} needs `channel` (the managers' channel id)")
         return self
-
-
-# -- working hours ---------------------------------------------------------------------------
-# Until issue 5's bot/policy/time.py is settled, working hours are Mon–Fri 9:00–18:00 in
-# Asia/Tokyo; point working_hours_after at that policy when it lands.
-
-WORK_TZ = ZoneInfo("Asia/Tokyo")
-WORK_START = time(9, 0)
-WORK_END = time(18, 0)
-WORK_DAYS = frozenset(range(5))  # Monday..Friday
-
-
-def working_hours_after(start: datetime, hours: float) -> datetime:
-    """Return the instant `hours` working hours after start (Mon–Fri 9–18 Asia/Tokyo)."""
-    left = timedelta(hours=hours)
-    at = start.astimezone(WORK_TZ)
-    while True:
-        day_start = at.replace(
-            hour=WORK_START.hour, minute=WORK_START.minute, second=0, microsecond=0
-        )
-        day_end = at.replace(hour=WORK_END.hour, minute=WORK_END.minute, second=0, microsecond=0)
-        if at.weekday() not in WORK_DAYS or at >= day_end:
-            at = (at + timedelta(days=1)).replace(
-                hour=WORK_START.hour, minute=WORK_START.minute, second=0, microsecond=0
-            )
-            continue
-        at = max(at, day_start)
-        if at + left <= day_end:
-            return (at + left).astimezone(start.tzinfo)
-        left -= day_end - at
-        at = day_end
 
 
 # -- who may approve ----------------------------------------------------------------------------

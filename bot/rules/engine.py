@@ -13,7 +13,7 @@ import re2
 from . import metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
 from .schema import Rule, RulesFile
-from .types import Finding, Review
+from .types import SEVERITY_RANK, Finding, Review
 
 # A draft that repeats one bad word thousands of times needs a handful of findings, not all.
 MAX_FINDINGS_PER_RULE = 20
@@ -240,9 +240,6 @@ def _merge_close(
     return merged
 
 
-_SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
-
-
 def _one_per_overlap(findings: list[Finding], order: dict[str, int]) -> list[Finding]:
     """Keep one finding where findings of the same category overlap: the most serious one.
 
@@ -251,7 +248,7 @@ def _one_per_overlap(findings: list[Finding], order: dict[str, int]) -> list[Fin
     """
 
     def strength(f: Finding) -> tuple[int, int, int]:
-        return (_SEVERITY_RANK[f.severity], int(f.requires_approval), -order.get(f.rule_id, 0))
+        return (SEVERITY_RANK[f.severity], int(f.requires_approval), -order.get(f.rule_id, 0))
 
     kept: list[Finding] = []
     for f in sorted(findings, key=strength, reverse=True):

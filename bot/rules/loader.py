@@ -240,7 +240,7 @@ def _pydantic_problems(
         elif kind == "string_type" and isinstance(err.get("input"), bool | int | float):
             value = err["input"]
             names = {"ja": ("真偽値", "数値"), "en": ("boolean", "number")}[locale]
-            shown = _yaml_spelling(lines, clean) or str(value)
+            shown = lines.scalars.get(clean) or str(value)
             message = _t(
                 locale,
                 "quote",
@@ -255,10 +255,6 @@ def _pydantic_problems(
             message = _t(locale, "value", field=field, detail=detail)
         problems.append(Problem(path, line, rule_id, message))
     return problems
-
-
-def _yaml_spelling(lines: _Lines, path: tuple[Any, ...]) -> str | None:
-    return lines.scalars.get(path)
 
 
 def _rule_id_at(data: Any, loc: tuple[Any, ...]) -> str | None:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from bot.policy.approvers import ApprovalPolicy, ApproverDirectory, working_hours_after
+from bot.policy.approvers import ApprovalPolicy, ApproverDirectory
+from bot.policy.time import TimeRules
 from bot.services.review import DeliveryError, DraftReviewService, text_hash
 from bot.store.base import ApprovalRecord, FindingRecord, NewApproval
 
@@ -129,7 +130,10 @@ class ApprovalService:
     publisher: ApprovalPublisher
     clock: Callable[[], datetime]
     bot_user_ids: frozenset[str] = frozenset()
-    hours_after: Callable[[datetime, float], datetime] = working_hours_after
+    # Working hours on the company calendar; the wiring passes the rules.yaml `time:` policy.
+    hours_after: Callable[[datetime, float], datetime] = field(
+        default_factory=lambda: TimeRules().working_hours_after
+    )
     claim_seconds: float = 120.0
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 900.0

@@ -53,11 +53,8 @@ VERDICT_REACTION: dict[str, str] = {
 
 _VERDICT_ICON = {f: f":{name}:" for f, name in VERDICT_REACTION.items()}
 
-_TEXT: dict[str, dict[str, str]] = {
-    "ok": {"ja": "OK", "en": "OK"},
-    "warn": {"ja": "気になる点があります", "en": "Worth a second look"},
-    "block": {"ja": "修正が必要です", "en": "Needs changes"},
-    "approval": {"ja": "承認が必要です", "en": "Needs a manager's approval"},
+_TEXT: i18n.Catalog = {
+    **i18n.VERDICTS,
     "count": {"ja": "（{n}件）", "en": " ({n})"},
     "nothing": {
         "ja": "ガイドラインに照らして気になる点は見つかりませんでした。",
@@ -101,7 +98,7 @@ class SlackMessage:
 
 
 def t(locale: str, key: str, **kwargs: Any) -> str:
-    """Return the user-facing text for key in locale (English when a locale lacks it)."""
+    """Return the user-facing text for key in locale (Japanese when a locale lacks it)."""
     return i18n.text(_TEXT, locale, key, **kwargs)
 
 

@@ -29,7 +29,15 @@ from bot.store.base import (
     FindingRecord,
     NewApproval,
 )
-from bot.store.schema import approval_events, approval_votes, approvals, drafts, findings
+from bot.store.schema import (
+    approval_events,
+    approval_votes,
+    approvals,
+    claim_postponed,
+    claim_released,
+    drafts,
+    findings,
+)
 
 # Requests that still bind someone: an edit makes them stale.
 _LIVE = ("pending", "approved")
@@ -377,36 +385,21 @@ class ApprovalSqlMixin:
 
     def remind_due(self, now: datetime, next_remind: datetime, limit: int) -> list[int]:
         """Re-announce pending requests whose reminder time has come; return their ids."""
-        due = (
-            select(approvals.c.id)
-            .where(approvals.c.state == "pending", approvals.c.remind_at <= now)
-            .order_by(approvals.c.id)
-            .limit(limit)
-        )
-        with self._write() as conn:
-            ids = list(
-                conn.execute(
-                    update(approvals)
-                    .where(
-                        approvals.c.id.in_(due.scalar_subquery()),
-                        approvals.c.state == "pending",
-                        approvals.c.remind_at <= now,
-                    )
-                    .values(
-                        remind_at=next_remind, reminders=approvals.c.reminders + 1, **_bump(now)
-                    )
-                    .returning(approvals.c.id)
-                ).scalars()
-            )
-            for approval_id in ids:
-                _log(conn, approval_id, "reminded", now)
-            return ids
+        values = {"remind_at": next_remind, "reminders": approvals.c.reminders + 1}
+        return self._take_due(approvals.c.remind_at, now, limit, values, "reminded")
 
     def expire_due(self, now: datetime, limit: int) -> list[int]:
         """Expire pending requests past their expiry; return their ids."""
+        values = {"state": "expired", "decided_at": now}
+        return self._take_due(approvals.c.expires_at, now, limit, values, "expired")
+
+    def _take_due(
+        self, deadline: Any, now: datetime, limit: int, values: dict[str, Any], event: str
+    ) -> list[int]:
+        """Update pending requests whose deadline has passed, in one conditional statement."""
         due = (
             select(approvals.c.id)
-            .where(approvals.c.state == "pending", approvals.c.expires_at <= now)
+            .where(approvals.c.state == "pending", deadline <= now)
             .order_by(approvals.c.id)
             .limit(limit)
         )
@@ -417,14 +410,14 @@ class ApprovalSqlMixin:
                     .where(
                         approvals.c.id.in_(due.scalar_subquery()),
                         approvals.c.state == "pending",
-                        approvals.c.expires_at <= now,
+                        deadline <= now,
                     )
-                    .values(state="expired", decided_at=now, **_bump(now))
+                    .values(**values, **_bump(now))
                     .returning(approvals.c.id)
                 ).scalars()
             )
             for approval_id in ids:
-                _log(conn, approval_id, "expired", now)
+                _log(conn, approval_id, event, now)
             return ids
 
     # -- bringing Slack up to date -------------------------------------------------------------------
@@ -496,11 +489,7 @@ class ApprovalSqlMixin:
                     thread_msg_ts=thread_msg_ts,
                     channel_msg=channel_msg,
                     shown_state=shown_state,
-                    claim_token=None,
-                    claimed_until=None,
-                    next_attempt_at=None,
-                    attempts=0,
-                    last_error=None,
+                    **claim_released(),
                 )
                 .returning(approvals.c.revision)
             ).scalar()
@@ -526,11 +515,7 @@ class ApprovalSqlMixin:
                 .values(
                     thread_msg_ts=thread_msg_ts,
                     channel_msg=channel_msg,
-                    claim_token=None,
-                    claimed_until=None,
-                    next_attempt_at=retry_at,
-                    attempts=approvals.c.attempts + 1,
-                    last_error=error[:2000],
+                    **claim_postponed(approvals, retry_at, error),
                 )
             )
 

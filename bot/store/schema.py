@@ -166,3 +166,28 @@ approval_events = Table(
     Index("ix_approval_events_at", "at"),
     Index("ix_approval_events_approval", "approval_id"),
 )
+
+
+# Drafts and approval requests share the same "bring Slack up to date" claim columns.
+
+
+def claim_released() -> dict[str, Any]:
+    """Return the column values of a claim given up after Slack was brought up to date."""
+    return {
+        "claim_token": None,
+        "claimed_until": None,
+        "next_attempt_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
+def claim_postponed(table: Table, retry_at: datetime, error: str) -> dict[str, Any]:
+    """Return the column values of a claim given up after Slack refused: retry at retry_at."""
+    return {
+        "claim_token": None,
+        "claimed_until": None,
+        "next_attempt_at": retry_at,
+        "attempts": table.c.attempts + 1,
+        "last_error": error[:2000],
+    }

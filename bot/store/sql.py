@@ -37,7 +37,7 @@ from bot.store.base import (
 )
 from bot.store.follow_sql import FollowSqlMixin
 from bot.store.migrations import migrate
-from bot.store.schema import approvals, drafts, findings
+from bot.store.schema import approvals, claim_postponed, claim_released, drafts, findings
 from bot.store.time_sql import TimeSqlMixin
 
 
@@ -415,11 +415,7 @@ class SqlStore(FollowSqlMixin, ApprovalSqlMixin, TimeSqlMixin):
                 synced_revision=revision,
                 shown_verdict=shown_verdict,
                 reply_ts=reply_ts,
-                claim_token=None,
-                claimed_until=None,
-                next_attempt_at=None,
-                attempts=0,
-                last_error=None,
+                **claim_released(),
             )
             .returning(drafts.c.revision)
         )
@@ -435,11 +431,7 @@ class SqlStore(FollowSqlMixin, ApprovalSqlMixin, TimeSqlMixin):
             draft_id,
             token,
             reply_ts=reply_ts,
-            claim_token=None,
-            claimed_until=None,
-            next_attempt_at=retry_at,
-            attempts=drafts.c.attempts + 1,
-            last_error=error[:2000],
+            **claim_postponed(drafts, retry_at, error),
         )
 
     def release(self, draft_id: int, token: str, reply_ts: str | None) -> None:
