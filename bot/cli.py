@@ -155,7 +155,7 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(_t(locale, "batch_and_files") + "\n")
         return EXIT_USAGE
     if args.batch:
-        return _check_batch(ruleset, args.batch, out, err, locale)
+        return _check_batch(ruleset, args.batch, args.jobs, out, err, locale)
     names = args.files or ["-"]
     verdicts: Counter[str] = Counter()
     results: list[dict[str, Any]] = []
@@ -187,36 +187,26 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_FLAGGED if verdicts["block"] or verdicts["approval"] else EXIT_OK
 
 
-def _check_batch(ruleset: RuleSet, name: str, out: TextIO, err: TextIO, locale: str) -> int:
+def _check_batch(
+    ruleset: RuleSet, name: str, jobs: int, out: TextIO, err: TextIO, locale: str
+) -> int:
     try:
         raw = sys.stdin.buffer.read() if name == "-" else _read_bytes(name, locale)
         content = _decode(raw, name, locale)
     except InputError as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
+    from .batch import default_jobs, review_lines
+
+    def error_text(kind: str, line: int, detail: str) -> str:
+        return _t(locale, kind, line=line, detail=detail)
+
+    jobs = jobs if jobs > 0 else default_jobs()
     flagged = bad = False
-    for n, line in enumerate(content.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            message = _t(locale, "batch_json", line=n, detail=exc.msg)
-            out.write(json.dumps({"id": None, "line": n, "error": message}, ensure_ascii=False))
-            out.write("\n")
-            bad = True
-            continue
-        draft_id = item.get("id") if isinstance(item, dict) else None
-        text = item.get("text") if isinstance(item, dict) else None
-        if not isinstance(text, str):
-            message = _t(locale, "batch_text", line=n)
-            out.write(json.dumps({"id": draft_id, "line": n, "error": message}, ensure_ascii=False))
-            out.write("\n")
-            bad = True
-            continue
-        review = ruleset.review(text)
-        flagged = flagged or review.verdict in ("block", "approval")
-        out.write(json.dumps(review.to_dict(draft_id), ensure_ascii=False) + "\n")
+    for chunk in review_lines(ruleset, content.splitlines(), error_text, jobs):
+        out.write(chunk.output)
+        flagged = flagged or chunk.flagged
+        bad = bad or chunk.bad
     if bad:
         return EXIT_USAGE
     return EXIT_FLAGGED if flagged else EXIT_OK
@@ -323,6 +313,17 @@ def _cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return report_command(args)
 
 
+def _jobs(value: str) -> int:
+    """Parse --jobs: a whole number, 0 meaning one per CPU."""
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = -1
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"{value!r}: give 0 (one per CPU) or a positive number")
+    return jobs
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -338,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--rules", metavar="PATH", help=rules_help)
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     check.add_argument("--batch", metavar="FILE.jsonl", help='lines of {"id": ..., "text": ...}')
+    check.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="processes for a large --batch (default: one per CPU; 1 = no extra processes)",
+    )
     check.set_defaults(handler=_cmd_check)
 
     rules = sub.add_parser("rules", help="validate, measure or describe the rules file")

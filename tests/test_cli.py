@@ -142,6 +142,38 @@ def test_a_broken_batch_line_is_reported_in_place_and_the_rest_still_checked(rul
     assert rows[1]["line"] == 2
 
 
+def test_a_large_batch_on_several_processes_gives_the_same_lines_in_the_same_order(
+    rules_file, tmp_path
+):
+    from bot.batch import CHUNK_LINES, PARALLEL_MIN_LINES
+
+    texts = ["こんにちは", "collab?", "ヤバい", "090-1234-5678", "ｺﾗﾎﾞ"]
+    lines = [
+        json.dumps({"id": i, "text": f"{texts[i % len(texts)]} #{i}"}, ensure_ascii=False)
+        for i in range(PARALLEL_MIN_LINES + CHUNK_LINES + 7)
+    ]
+    lines[CHUNK_LINES + 3] = "not json"  # an error inside the second chunk stays in place
+    batch = tmp_path / "big.jsonl"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    serial = run("check", "--rules", str(rules_file), "--batch", str(batch), "--jobs", "1")
+    parallel = run("check", "--rules", str(rules_file), "--batch", str(batch), "--jobs", "3")
+    assert serial[0] == parallel[0] == 2  # one unreadable line
+    assert parallel[1] == serial[1]
+    rows = [json.loads(line) for line in parallel[1].splitlines()]
+    assert len(rows) == len(lines)
+    assert rows[CHUNK_LINES + 3]["line"] == CHUNK_LINES + 4
+    assert [r["id"] for r in rows if "error" not in r] == [
+        i for i in range(len(lines)) if i != CHUNK_LINES + 3
+    ]
+    assert rows[1]["verdict"] == "approval" and rows[3]["verdict"] == "block"
+
+
+def test_jobs_must_be_zero_or_positive(rules_file):
+    code, _, err = run("check", "--rules", str(rules_file), "--batch", "-", "--jobs", "-2")
+    assert code == 2
+    assert "--jobs" in err
+
+
 def test_invalid_utf8_missing_files_and_folders_are_clear_errors_not_tracebacks(
     rules_file, tmp_path
 ):

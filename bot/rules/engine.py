@@ -12,6 +12,7 @@ import re2
 
 from . import metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
+from .prefilter import triggers
 from .schema import Rule, RulesFile
 from .types import SEVERITY_RANK, Finding, Review
 
@@ -52,6 +53,8 @@ def _re2_options() -> re2.Options:
 
 
 _OPTS = _re2_options()
+_OPTS_NO_CAPTURE = _re2_options()
+_OPTS_NO_CAPTURE.never_capture = True  # the engine needs only the whole match's span
 
 
 def compile_pattern(pattern: str, *, evasion: bool = False) -> re2._Regexp:
@@ -97,16 +100,59 @@ class _CompiledRule:
     mixed_terms: frozenset[str] = frozenset()
 
 
+# Low-level RE2 search: the public finditer re-encodes the whole text on every call and
+# extracts every capture group; patterns here are compiled without captures and searched on
+# one UTF-8 copy of the key. google-re2 is pinned (<2) for this.
+_UNANCHORED = re2._Anchor.UNANCHORED
+_NO_MATCH = (-1, -1)
+
+
+def _search_all(regexp: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
+    """Return the byte spans of non-empty, non-overlapping matches of regexp in data."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    n = len(data)
+    while pos <= n:
+        span = regexp.Match(_UNANCHORED, data, pos, n)[0]
+        if span == _NO_MATCH:
+            break
+        start, end = span
+        if end > start:
+            spans.append(span)
+            if len(spans) >= limit:
+                break
+            pos = end
+        else:
+            pos = end + 1  # step over one character, not into the middle of one
+            while pos < n and data[pos] & 0xC0 == 0x80:
+                pos += 1
+    return spans
+
+
+@dataclass(slots=True)
+class _Pattern:
+    regexp: Any  # re2's compiled RE2 object
+    rule_index: int
+    role: int
+    extra: int | None
+
+
 class _Matcher:
-    """Every term and pattern of every rule that reads one kind of key, in one automaton and one RE2 set."""
+    """Every term and pattern of every rule that reads one kind of key, in one automaton.
+
+    The automaton holds the rules' terms and, for each pattern, literal strings one of which
+    every match must contain (prefilter.triggers): a pattern runs only on drafts holding one
+    of them, and context patterns only for rules that already have a hit.
+    """
 
     def __init__(self) -> None:
         self._terms: dict[str, list[tuple[int, int, str | int | None]]] = defaultdict(list)
         # (author's pattern, normalized source, rule index, role, context index, where in rule)
         self._sources: list[tuple[str, str, int, int, int | None, tuple[Any, ...]]] = []
-        self._patterns: list[tuple[re2._Regexp, int, int, int | None]] = []
+        self._patterns: list[_Pattern] = []
+        self._always_hit: tuple[int, ...] = ()
+        self._always_context: tuple[int, ...] = ()
         self._automaton: ahocorasick.Automaton | None = None
-        self._filter: re2.Filter | None = None
 
     def add_term(
         self, term: str, rule_index: int, role: int, extra: str | int | None = None
@@ -127,69 +173,106 @@ class _Matcher:
         self._sources.append((pattern, source, rule_index, role, extra, where))
 
     def freeze(self) -> None:
-        if self._terms:
+        errors: list[PatternError] = []
+        triggered: dict[str, list[int]] = defaultdict(list)
+        always_hit: list[int] = []
+        always_context: list[int] = []
+        for i, (pattern, source, rule_index, role, extra, where) in enumerate(self._sources):
+            try:
+                regexp = re2.compile(source, _OPTS_NO_CAPTURE)._regexp
+            except re2.error as exc:
+                errors.append(PatternError(pattern, _reason(exc), rule_index, where))
+                continue
+            self._patterns.append(_Pattern(regexp, rule_index, role, extra))
+            found = triggers(source)
+            if found is None:
+                (always_hit if role == _HIT else always_context).append(i)
+            else:
+                for literal in found:
+                    triggered[literal].append(i)
+        if errors:
+            raise PatternErrors(errors)
+        self._always_hit = tuple(always_hit)
+        self._always_context = tuple(always_context)
+        words = set(self._terms) | set(triggered)
+        if words:
             automaton = ahocorasick.Automaton()
-            for term, payload in self._terms.items():
-                automaton.add_word(term, (len(term), tuple(payload)))
+            for word in words:
+                payload = tuple(self._terms.get(word, ()))
+                hit_rules = frozenset(r for r, role, _ in payload if role == _HIT)
+                automaton.add_word(
+                    word, (len(word), payload, hit_rules, tuple(triggered.get(word, ())))
+                )
             automaton.make_automaton()
             self._automaton = automaton
-        if self._sources:
-            # FilteredRE2: literal "atoms" of every pattern are found in one pass and only the
-            # patterns whose atoms occur are run. A plain RE2::Set over hundreds of patterns
-            # thrashes its DFA cache on every new draft (ms per draft); this stays ~10 µs.
-            # Each pattern is compiled once, here; finditer reuses the filter's compiled copy.
-            pattern_filter = re2.Filter()
-            errors: list[PatternError] = []
-            for pattern, source, rule_index, _, _, where in self._sources:
-                try:
-                    pattern_filter.Add(source, _OPTS)
-                except re2.error:
-                    try:
-                        re2.compile(source, _OPTS)
-                        reason = "cannot be compiled"
-                    except re2.error as exc:
-                        reason = _reason(exc)
-                    errors.append(PatternError(pattern, reason, rule_index, where))
-            if errors:
-                raise PatternErrors(errors)
-            pattern_filter.Compile()
-            self._filter = pattern_filter
-            self._patterns = [
-                (pattern_filter.re(i), rule_index, role, extra)
-                for i, (_, _, rule_index, role, extra, _) in enumerate(self._sources)
-            ]
 
     @property
     def empty(self) -> bool:
         return not self._terms and not self._sources
 
-    def scan(self, text: str, out: dict[int, _Hits]) -> None:
+    def scan(self, text: str) -> dict[int, _Hits]:
+        """Return the raw spans of every rule that has at least one hit in text."""
+        hit_rules: set[int] = set()
+        events: list[tuple[int, int, tuple[tuple[int, int, str | int | None], ...]]] = []
+        fired: set[int] = set()
         if self._automaton is not None:
             n = len(text)
-            for end_idx, (length, payload) in self._automaton.iter(text):
+            for end_idx, (length, payload, word_hits, pattern_ids) in self._automaton.iter(text):
+                if pattern_ids:
+                    fired.update(pattern_ids)
+                if not payload:
+                    continue
                 start = end_idx - length + 1
                 end = end_idx + 1
-                term_start_is_word = _is_word_char(text[start])
-                term_end_is_word = _is_word_char(text[end_idx])
-                if term_start_is_word and start > 0 and _is_word_char(text[start - 1]):
+                # An ASCII term is a whole word: 'ass' is not in 'class'.
+                if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
                     continue
-                if term_end_is_word and end < n and _is_word_char(text[end]):
+                if _is_word_char(text[end_idx]) and end < n and _is_word_char(text[end]):
                     continue
-                for rule_index, role, extra in payload:
+                events.append((start, end, payload))
+                if word_hits:
+                    hit_rules.update(word_hits)
+        out: dict[int, _Hits] = {}
+        patterns = self._patterns
+        data: bytes | None = None
+        runs = [i for i in fired if patterns[i].role == _HIT]
+        runs.extend(self._always_hit)
+        for i in runs:
+            if data is None:
+                data = text.encode("utf-8")
+            pattern = patterns[i]
+            spans = _search_all(pattern.regexp, data, MAX_FINDINGS_PER_RULE * 4)
+            if spans:
+                hit_rules.add(pattern.rule_index)
+                for start, end in _char_spans(data, spans, text):
+                    _record(out, pattern.rule_index, _HIT, start, end, pattern.extra, False)
+        if not hit_rules:
+            return out
+        context = [i for i in fired if patterns[i].role != _HIT]
+        context.extend(self._always_context)
+        for i in context:
+            pattern = patterns[i]
+            if pattern.rule_index not in hit_rules:
+                continue
+            if data is None:
+                data = text.encode("utf-8")
+            spans = _search_all(pattern.regexp, data, MAX_FINDINGS_PER_RULE * 4)
+            for start, end in _char_spans(data, spans, text):
+                _record(out, pattern.rule_index, pattern.role, start, end, pattern.extra, False)
+        for start, end, payload in events:
+            for rule_index, role, extra in payload:
+                if rule_index in hit_rules:
                     _record(out, rule_index, role, start, end, extra, True)
-        if self._filter is not None:
-            matched = self._filter.Match(text) or ()
-            for i in matched:
-                regex, rule_index, role, extra = self._patterns[i]
-                count = 0
-                for m in regex.finditer(text):
-                    start, end = m.span()
-                    if end == start:
-                        continue
-                    _record(out, rule_index, role, start, end, extra, False)
-                    count += 1
-                    if count >= MAX_FINDINGS_PER_RULE * 4:
-                        break
+        return out
+
+
+def _char_spans(data: bytes, spans: list[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Map byte spans of data (text as UTF-8) to code-point spans of text."""
+    if len(data) == len(text):  # ASCII: bytes are characters
+        return spans
+    return [
+        (len(data[:start].decode("utf-8")), len(data[:end].decode("utf-8"))) for start, end in spans
+    ]
 
 
 def _record(
@@ -395,8 +478,7 @@ class RuleSet:
         return findings
 
     def _scan(self, matcher: _Matcher, key: Key, text: str) -> list[Finding]:
-        raw: dict[int, _Hits] = {}
-        matcher.scan(key.text, raw)
+        raw = matcher.scan(key.text)
         found: list[Finding] = []
         for rule_index, hits in raw.items():
             if not hits.hits:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 # Characters that only hide a word from a matcher: zero-width spaces and joiners, the BOM,
 # soft hyphens, variation selectors and bidi controls. They are dropped from every key.
@@ -60,21 +59,45 @@ def _cluster_end(text: str, i: int) -> int:
     return j
 
 
-@dataclass(frozen=True, slots=True)
 class Key:
     """A normalized string and, for each of its characters, the original span it came from."""
 
-    text: str
-    starts: tuple[int, ...]
-    ends: tuple[int, ...]
+    __slots__ = ("_ends", "_starts", "text")
+
+    def __init__(
+        self,
+        text: str,
+        starts: tuple[int, ...] | None = None,
+        ends: tuple[int, ...] | None = None,
+    ) -> None:
+        # starts/ends None: the key maps one to one onto the original (most drafts); the
+        # tuples are only built if someone asks for them.
+        self.text = text
+        self._starts = starts
+        self._ends = ends
+
+    @property
+    def starts(self) -> tuple[int, ...]:
+        """Return, for each key character, where its original span starts."""
+        if self._starts is None:
+            return tuple(range(len(self.text)))
+        return self._starts
+
+    @property
+    def ends(self) -> tuple[int, ...]:
+        """Return, for each key character, where its original span ends."""
+        if self._ends is None:
+            return tuple(range(1, len(self.text) + 1))
+        return self._ends
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the key back to the original text."""
-        return self.starts[start], self.ends[end - 1]
+        if self._starts is None or self._ends is None:
+            return start, end
+        return self._starts[start], self._ends[end - 1]
 
 
 _ATTACH = "\x00attach"  # cache marker: a combining mark that belongs to the previous character
-_FOLD_CACHE: dict[str, str] = {}
 _FOLD_CACHE_LIMIT = 65_536
 _KANA_TABLE = {cp: cp - _KANA_SHIFT for cp in range(_KATAKANA_START, _KATAKANA_END + 1)}
 SEPARATORS = _SEPARATORS
@@ -87,66 +110,94 @@ def _fold_single(ch: str) -> str:
     return "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", ch))
 
 
+class _FoldTable(dict):  # type: ignore[type-arg]
+    """Code point -> folded text, for str.translate; fills itself on first sight of a character."""
+
+    def __missing__(self, cp: int) -> str:
+        if len(self) > _FOLD_CACHE_LIMIT:
+            self.clear()  # bounded: 100k distinct code points must not grow it forever
+        ch = chr(cp)
+        folded = _fold_single(ch)
+        if folded is _ATTACH or len(folded) != 1:
+            _IRREGULAR.add(ch)  # dropped, expanded or attached: offsets need mapping
+        self[cp] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+# Characters whose fold is not exactly one character (zero-width, ㈱, ﾞ). Text between them
+# maps one to one onto its key, so the key is str.translate plus a little work at each.
+_IRREGULAR: set[str] = set()
+# (how many characters it covers, a regex finding any of them): replaced whole, so threads
+# never see a regex that does not match its size.
+_irregular_state: tuple[int, re.Pattern[str] | None] = (0, None)
+
+
+def _irregular_search() -> re.Pattern[str] | None:
+    global _irregular_state
+    size, regex = _irregular_state
+    if len(_IRREGULAR) != size:
+        chars = "".join(sorted(_IRREGULAR.copy()))  # copy(): atomic even if a thread adds
+        regex = re.compile("[" + re.escape(chars) + "]")
+        _irregular_state = (len(chars), regex)
+    return regex
+
+
 def base_key(text: str) -> Key:
     """Return the base key: NFKC, case folded, long vowels unified, invisible characters dropped."""
-    n = len(text)
     if text.isascii():
         # Fast path: ASCII is NFKC-stable and one character maps to one.
-        return Key(text.lower().replace("~", LONG_VOWEL), tuple(range(n)), tuple(range(1, n + 1)))
-    cache = _FOLD_CACHE
-    try:
-        parts = [cache[c] for c in text]
-    except KeyError:
-        if len(cache) > _FOLD_CACHE_LIMIT:
-            cache.clear()  # bounded: a draft of 100k distinct code points must not grow it forever
-        for c in set(text):
-            if c not in cache:
-                cache[c] = _fold_single(c)
-        parts = [cache[c] for c in text]
-    part_ends: list[int] | None = None
-    if _ATTACH in parts:
-        parts, part_ends = _attach_marks(text, parts)
-    joined = "".join(parts)
-    if part_ends is None and len(joined) == n and max(map(len, parts)) == 1:
-        return Key(joined, tuple(range(n)), tuple(range(1, n + 1)))
+        return Key(text.lower().replace("~", LONG_VOWEL))
+    table = _FOLD_TABLE
+    joined = text.translate(table)  # also learns every new character's fold
+    irregular = _irregular_search()
+    if irregular is None or irregular.search(text) is None:
+        return Key(joined)
+    chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for i, part in enumerate(parts):
-        end = i + 1 if part_ends is None else part_ends[i]
-        for _ in part:
-            starts.append(i)
-            ends.append(end)
-    return Key(joined, tuple(starts), tuple(ends))
-
-
-def _attach_marks(text: str, parts: list[str]) -> tuple[list[str], list[int]]:
-    """Fold each combining mark into the character before it (ｶ+ﾞ → ガ); the mark maps to ''.
-
-    Returns the new parts and, for each, where its original span ends.
-    """
-    parts = list(parts)
-    ends = list(range(1, len(parts) + 1))
-    i = 0
-    n = len(parts)
-    while i < n:
-        if parts[i] is not _ATTACH:
-            i += 1
+    pos = 0
+    n = len(text)
+    for m in irregular.finditer(text):
+        i = m.start()
+        if i < pos:
+            continue  # a mark already attached
+        if i > pos:
+            chars.extend(text[pos:i].translate(table))
+            starts.extend(range(pos, i))
+            ends.extend(range(pos + 1, i + 1))
+        folded = table[ord(text[i])]
+        if folded is not _ATTACH:
+            chars.extend(folded)  # '' for invisible characters, several for ㈱
+            starts.extend([i] * len(folded))
+            ends.extend([i + 1] * len(folded))
+            pos = i + 1
             continue
-        base = i - 1
-        j = i
-        while j < n and parts[j] is _ATTACH:
+        j = i + 1
+        while j < n and table[ord(text[j])] is _ATTACH:
             j += 1
-        if base < 0:
-            for k in range(i, j):  # a mark with nothing before it stands alone
-                parts[k] = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[k]))
-        else:
-            cluster = unicodedata.normalize("NFKC", text[base:j])
-            parts[base] = "".join(_fold_char(c) for c in cluster)
-            ends[base] = j
+        if i == 0:  # marks with nothing before them stand alone
             for k in range(i, j):
-                parts[k] = ""
-        i = j
-    return parts, ends
+                alone = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[k]))
+                chars.extend(alone)
+                starts.extend([k] * len(alone))
+                ends.extend([k + 1] * len(alone))
+        else:  # ｶ + ﾞ → ガ: the marks join the character before them
+            base = i - 1
+            while starts and starts[-1] == base:
+                chars.pop()
+                starts.pop()
+                ends.pop()
+            cluster = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[base:j]))
+            chars.extend(cluster)
+            starts.extend([base] * len(cluster))
+            ends.extend([j] * len(cluster))
+        pos = j
+    if pos < n:
+        chars.extend(text[pos:].translate(table))
+        starts.extend(range(pos, n))
+        ends.extend(range(pos + 1, n + 1))
+    return Key("".join(chars), tuple(starts), tuple(ends))
 
 
 def _base_key_clusters(text: str) -> Key:

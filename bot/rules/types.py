@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Severity = Literal["info", "warning", "error"]
@@ -29,7 +29,10 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the finding as the JSON object of the CLI contract."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in _FINDING_FIELDS}
+
+
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,157 @@
+"""Required literals of a regex, so one Aho-Corasick pass can tell which patterns may match.
+
+A pattern only runs on a draft that contains at least one of its trigger strings. The
+extraction is conservative: whenever the pattern cannot be read with certainty, it has no
+triggers and runs on every draft. Correctness never depends on it; only speed does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import product
+
+try:  # Python 3.11+
+    from re import _constants as c
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover - older interpreters
+    import sre_constants as c  # type: ignore[no-redef]
+    import sre_parse  # type: ignore[no-redef]
+
+# Cross products of alternatives grow fast; past this many strings a set is not worth it.
+_MAX_SET = 256
+# Small character classes ([ぁぃ], [0-9]) are read as alternatives of single characters.
+_MAX_CLASS = 10
+# Characters in almost every draft: a trigger made only of these would fire all the time.
+_COMMON = frozenset(" .,-!?、。・のはがとにをでもてたしいるなかさん@")
+# RE2 syntax that Python's parser reads differently (or not at all): such a pattern always runs.
+_FOREIGN = ("[:", "\\p", "\\P", "\\C", "\\Q", "\\z", "\\x{", "(?U", "(?s", "(?m")
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    exact: frozenset[str] | None  # every string the piece can match, if few and known
+    required: frozenset[str] | None  # a match always contains one of these, if known
+
+
+_EMPTY = _Info(frozenset({""}), None)
+_UNKNOWN = _Info(None, None)
+
+
+def triggers(source: str) -> frozenset[str] | None:
+    """Return strings of which every match of source contains one, or None if unknown.
+
+    source is the normalized pattern as compiled (case-insensitive); triggers are lower case,
+    to be found in the lower-cased key the pattern runs on.
+    """
+    if any(marker in source for marker in _FOREIGN):
+        return None
+    try:
+        parsed = sre_parse.parse(source)
+    except (c.error, RecursionError, OverflowError, ValueError):
+        return None
+    try:
+        info = _sequence(list(parsed))
+    except RecursionError:
+        return None
+    best = _best([info.required, info.exact])
+    if not best or min(len(s) for s in best) == 0:
+        return None
+    return best
+
+
+def _best(candidates: list[frozenset[str] | None]) -> frozenset[str] | None:
+    """Pick the most selective candidate: longest shortest string, then fewest strings."""
+    usable = [s for s in candidates if s and min(len(x) for x in s) > 0]
+    if not usable:
+        return None
+    return max(usable, key=_selectivity)
+
+
+def _selectivity(strings: frozenset[str]) -> tuple[int, int, int]:
+    shortest = min(len(x) for x in strings)
+    rare = all(not _COMMON.issuperset(x) for x in strings)
+    return (min(shortest, 4), int(rare), -len(strings))
+
+
+def _cross(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
+    if len(a) * len(b) > _MAX_SET:
+        return None
+    return frozenset(x + y for x, y in product(a, b))
+
+
+def _sequence(items: list[tuple[object, object]]) -> _Info:
+    candidates: list[frozenset[str] | None] = []
+    whole: frozenset[str] | None = frozenset({""})
+    # A run of consecutive pieces with known strings: their cross product must occur.
+    run: frozenset[str] = frozenset({""})
+    for op, av in items:
+        info = _item(op, av)
+        candidates.append(info.required)
+        if info.exact is None:
+            candidates.append(run)
+            run = frozenset({""})
+        else:
+            longer = _cross(run, info.exact)
+            if longer is None:  # too many strings: keep what we have, start again here
+                candidates.append(run)
+                longer = info.exact
+            run = longer
+        if whole is not None:
+            whole = None if info.exact is None else _cross(whole, info.exact)
+    candidates.append(run)
+    return _Info(whole, _best(candidates))
+
+
+def _item(op: object, av: object) -> _Info:
+    if op is c.LITERAL:
+        return _Info(frozenset({chr(av).lower()}), None)  # type: ignore[arg-type]
+    if op is c.AT:
+        return _EMPTY  # zero width: ^ $ \b
+    if op is c.IN:
+        return _Info(_class(av), None)  # type: ignore[arg-type]
+    if op is c.SUBPATTERN:
+        return _sequence(list(av[-1]))  # type: ignore[index]
+    if op is c.BRANCH:
+        alternatives = [_sequence(list(alt)) for alt in av[1]]  # type: ignore[index]
+        exact: frozenset[str] | None = frozenset()
+        required: frozenset[str] | None = frozenset()
+        for alt in alternatives:
+            if exact is not None:
+                exact = None if alt.exact is None else exact | alt.exact
+            if required is not None:
+                own = _best([alt.required, alt.exact])
+                required = None if own is None else required | own
+        if exact is not None and len(exact) > _MAX_SET:
+            exact = None
+        return _Info(exact, required)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+        low, high, sub = av  # type: ignore[misc]
+        inner = _sequence(list(sub))
+        if low == 0:
+            if high == 1 and inner.exact is not None:  # x? is x or nothing
+                return _Info(inner.exact | {""}, None)
+            return _UNKNOWN
+        exact = None
+        if low == high and inner.exact is not None and low <= 4:
+            exact = frozenset({""})
+            for _ in range(low):
+                exact = _cross(exact, inner.exact) if exact is not None else None
+        return _Info(exact, _best([inner.required, inner.exact]))
+    return _UNKNOWN  # ANY, NOT_LITERAL, CATEGORY, GROUPREF, ASSERT, …
+
+
+def _class(items: list[tuple[object, object]]) -> frozenset[str] | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op is c.LITERAL:
+            chars.add(chr(av).lower())  # type: ignore[arg-type]
+        elif op is c.RANGE:
+            low, high = av  # type: ignore[misc]
+            if high - low >= _MAX_CLASS:
+                return None
+            chars.update(chr(x).lower() for x in range(low, high + 1))
+        else:
+            return None  # NEGATE, CATEGORY
+        if len(chars) > _MAX_CLASS:
+            return None
+    return frozenset(chars)

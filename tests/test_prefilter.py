@@ -1,0 +1,163 @@
+"""The pattern prefilter: a pattern is skipped only on drafts where it cannot match."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import re2
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.batch import review_lines
+from bot.rules import load_rules
+from bot.rules.normalize import base_key, evasion_key
+from bot.rules.prefilter import triggers
+from tests.rules_helpers import ruleset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _opts() -> re2.Options:
+    opts = re2.Options()
+    opts.case_sensitive = False
+    return opts
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("一緒に.{0,12}(しませんか|やりましょう)", {"しませんか", "やりましょう"}),
+        (r"\b(congrats|thanks)\b", {"congrats", "thanks"}),
+        ("返金(します|いたします)", {"返金します", "返金いたします"}),
+        (
+            "(社|店)(さん)?(の|は)",
+            {"社の", "社は", "店の", "店は", "社さんの", "社さんは", "店さんの", "店さんは"},
+        ),
+        ("LINE|ライン", {"line", "ライン"}),  # the key is lower case: so are the triggers
+        ("x{2}y", {"xxy"}),
+    ],
+)
+def test_triggers_are_the_literals_every_match_must_contain(pattern, expected):
+    assert triggers(pattern) == expected
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "(ab)*",  # may match without any literal
+        "a?",
+        ".{3,}",
+        "[[:alpha:]]x",  # RE2 syntax Python reads differently: never guessed
+        r"\p{Han}+さん",
+        "(?s)a.b",
+    ],
+)
+def test_patterns_without_a_sure_literal_always_run(pattern):
+    assert triggers(pattern) is None
+
+
+def _shipped_patterns() -> list[tuple[str, bool]]:
+    """Every pattern of the shipped rules (hits and context), normalized as the engine does."""
+    rs = load_rules(ROOT / "rules.yaml")
+    return [
+        (source, matcher is rs._evasion)
+        for matcher in (rs._base, rs._evasion)
+        for (_, source, *_rest) in matcher._sources
+    ]
+
+
+def _drafts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted((ROOT / "tests" / "corpus").glob("dev*.yaml")):
+        texts.extend(item["text"] for item in yaml.safe_load(path.read_text("utf-8")))
+    rules = yaml.safe_load((ROOT / "rules.yaml").read_text("utf-8"))["rules"]
+    for rule in rules:
+        for side in ("match", "no_match"):
+            texts.extend((rule.get("examples") or {}).get(side) or [])
+    return [t for t in texts if isinstance(t, str)]  # not the {repeat, times} examples
+
+
+def test_no_shipped_pattern_matches_a_draft_that_lacks_all_of_its_triggers():
+    keys = [base_key(t) for t in _drafts()]
+    evasion = [evasion_key(k).text for k in keys]
+    plain = [k.text for k in keys]
+    checked = 0
+    for source, is_evasion in _shipped_patterns():
+        found = triggers(source)
+        if found is None:
+            continue
+        regex = re2.compile(source, _opts())
+        for text in evasion if is_evasion else plain:
+            if regex.search(text) is not None:
+                assert any(t in text for t in found), (source, text, sorted(found))
+                checked += 1
+    assert checked > 500  # the corpora really exercise the patterns
+
+
+_PIECES = [
+    "一緒に",
+    "コラボ",
+    "しませんか",
+    "社",
+    "さん",
+    "の",
+    "は",
+    "返金",
+    "します",
+    " ",
+    "a",
+    "b",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join),
+    st.lists(st.sampled_from([*_PIECES, "x", "。", "!"]), max_size=12).map("".join),
+)
+def test_a_draft_without_any_trigger_never_matches_the_pattern(literal_mix, text):
+    # Patterns built from the same pieces, with optional parts, alternations and repeats.
+    for pattern in (
+        literal_mix,
+        f"({literal_mix})?x",
+        f"(?:{literal_mix}|さん)+の",
+        f"{literal_mix}.{{0,5}}(します|は)",
+    ):
+        found = triggers(pattern)
+        if found is None:
+            continue
+        if re2.compile(pattern, _opts()).search(text) is not None:
+            assert any(t in text for t in found), (pattern, text, sorted(found))
+
+
+def test_a_large_batch_is_reviewed_by_worker_processes_in_input_order(monkeypatch):
+    import bot.batch
+
+    monkeypatch.setattr(bot.batch, "PARALLEL_MIN_LINES", 1)
+    monkeypatch.setattr(bot.batch, "CHUNK_LINES", 3)
+    rs = ruleset(
+        """
+        - id: collaboration.word
+          category: collaboration
+          requires_approval: true
+          message: "コラボは承認が必要です"
+          terms: [コラボ]
+          examples: {match: [コラボ], no_match: [こんにちは]}
+        """
+    )
+    lines = [f'{{"id": {i}, "text": "コラボ {i}"}}' for i in range(20)] + ["{oops"]
+
+    def where(kind: str, line: int, detail: str) -> str:
+        return f"{kind}:{line}:{os.getpid()}"  # which process handled the line
+
+    chunks = list(review_lines(rs, lines, where, jobs=2))
+    output = "".join(c.output for c in chunks)
+    rows = [yaml.safe_load(line) for line in output.splitlines()]
+    assert [r["id"] for r in rows[:20]] == list(range(20))
+    assert all(r["verdict"] == "approval" for r in rows[:20])
+    assert rows[20]["error"].startswith("batch_json:21:")
+    assert int(rows[20]["error"].rsplit(":", 1)[1]) != os.getpid()
+    assert any(c.flagged for c in chunks) and chunks[-1].bad
