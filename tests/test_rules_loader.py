@@ -210,3 +210,24 @@ def test_the_shipped_file_carries_the_policies_every_feature_reads():
         "08-09",
         "08-15",
     ]
+
+
+def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(tmp_path):
+    rule = GOOD_RULE.replace(
+        "terms: [コラボ]", "patterns: ['一緒に.{0,5}(しませんか|やりましょう)']"
+    )
+    rule = rule.replace('["コラボしませんか"]', '["一緒に何かしませんか"]')
+    path = tmp_path / "rules.yaml"
+    path.write_text("version: 1\nrules:\n" + rule, encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = load_rules(path, cache_dir=cache)
+    [saved] = cache.glob("triggers-*.json")
+    assert json.loads(saved.read_text("utf-8")) == first.pattern_triggers
+    assert sorted(next(iter(first.pattern_triggers.values()))) == ["しませんか", "やりましょう"]
+    # A damaged cache file (entries of the wrong type) is not trusted: those are worked out again.
+    saved.write_text(json.dumps(dict.fromkeys(first.pattern_triggers, 7)), "utf-8")
+    again = load_rules(path, cache_dir=cache)
+    assert again.pattern_triggers == first.pattern_triggers
+    assert [f.rule_id for f in again.review("一緒に何かしませんか").findings] == [
+        "collaboration.proposal"
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -73,8 +73,11 @@ def _reason(exc: Exception) -> str:
     return str(reason)
 
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
 def _is_word_char(ch: str) -> bool:
-    return ch.isascii() and (ch.isalnum() or ch == "_")
+    return ch in _WORD_CHARS
 
 
 @dataclass(slots=True)
@@ -98,6 +101,9 @@ class _CompiledRule:
     evasion: bool
     # Terms the author wrote in mixed kana (キモい): text spelled exactly so is no evasion trick.
     mixed_terms: frozenset[str] = frozenset()
+    # (context index, within) of each `near` (all must be close) and `unless` (any cancels).
+    near: tuple[tuple[int, int], ...] = ()
+    unless: tuple[tuple[int, int], ...] = ()
 
 
 # Low-level RE2 search: the public finditer re-encodes the whole text on every call and
@@ -172,7 +178,10 @@ class _Matcher:
         source = normalize_pattern(pattern, evasion=evasion)
         self._sources.append((pattern, source, rule_index, role, extra, where))
 
-    def freeze(self) -> None:
+    def freeze(
+        self, known: Mapping[str, list[str] | None], learned: dict[str, list[str] | None]
+    ) -> None:
+        """Compile everything; known holds trigger sets worked out before (by source)."""
         errors: list[PatternError] = []
         triggered: dict[str, list[int]] = defaultdict(list)
         always_hit: list[int] = []
@@ -184,7 +193,12 @@ class _Matcher:
                 errors.append(PatternError(pattern, _reason(exc), rule_index, where))
                 continue
             self._patterns.append(_Pattern(regexp, rule_index, role, extra))
-            found = triggers(source)
+            if source in known:
+                cached = known[source]
+                found = None if cached is None else frozenset(cached)
+            else:
+                found = triggers(source)
+            learned[source] = None if found is None else sorted(found)
             if found is None:
                 (always_hit if role == _HIT else always_context).append(i)
             else:
@@ -200,9 +214,10 @@ class _Matcher:
             for word in words:
                 payload = tuple(self._terms.get(word, ()))
                 hit_rules = frozenset(r for r, role, _ in payload if role == _HIT)
-                automaton.add_word(
-                    word, (len(word), payload, hit_rules, tuple(triggered.get(word, ())))
-                )
+                # An ASCII term is a whole word ('ass' is not in 'class'): which ends to check.
+                bounds = (_is_word_char(word[0]), _is_word_char(word[-1]))
+                value = (len(word), payload, hit_rules, tuple(triggered.get(word, ())), *bounds)
+                automaton.add_word(word, value)
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -217,17 +232,18 @@ class _Matcher:
         fired: set[int] = set()
         if self._automaton is not None:
             n = len(text)
-            for end_idx, (length, payload, word_hits, pattern_ids) in self._automaton.iter(text):
+            word_chars = _WORD_CHARS
+            for end_idx, value in self._automaton.iter(text):
+                length, payload, word_hits, pattern_ids, word_start, word_end = value
                 if pattern_ids:
                     fired.update(pattern_ids)
                 if not payload:
                     continue
                 start = end_idx - length + 1
                 end = end_idx + 1
-                # An ASCII term is a whole word: 'ass' is not in 'class'.
-                if _is_word_char(text[start]) and start > 0 and _is_word_char(text[start - 1]):
+                if word_start and start > 0 and text[start - 1] in word_chars:
                     continue
-                if _is_word_char(text[end_idx]) and end < n and _is_word_char(text[end]):
+                if word_end and end < n and text[end] in word_chars:
                     continue
                 events.append((start, end, payload))
                 if word_hits:
@@ -381,13 +397,22 @@ def _mixed_kana(text: str, start: int, end: int) -> bool:
 
 
 def _close(spans: Iterable[tuple[int, int]], start: int, end: int, within: int) -> bool:
-    return any(max(0, s - end, start - e) <= within for s, e in spans)
+    for s, e in spans:  # noqa: SIM110 - a plain loop: this runs for every candidate
+        if s - end <= within and start - e <= within:  # the gap between the two spans
+            return True
+    return False
 
 
 class RuleSet:
     """A validated, compiled rules.yaml: call review(text) for each draft."""
 
-    def __init__(self, model: RulesFile, source: str | None = None) -> None:
+    def __init__(
+        self,
+        model: RulesFile,
+        source: str | None = None,
+        known_triggers: Mapping[str, list[str] | None] | None = None,
+    ) -> None:
+        """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time."""
         self.model = model
         self.source = source
         self.locale: str = model.locale
@@ -407,6 +432,8 @@ class RuleSet:
                     for t in [*(rule.terms or ()), *(rule.replace or {})]
                     if _mixed_kana(t, 0, len(t))
                 ),
+                near=tuple((k, ctx.within) for k, ctx in enumerate(rule.near_contexts)),
+                unless=tuple((k, ctx.within) for k, ctx in enumerate(rule.unless_contexts)),
             )
             self._rules.append(compiled)
             if rule.metric is not None:
@@ -414,8 +441,11 @@ class RuleSet:
                 continue
             self._add_rule(compiled)
         self._order = {rule.id: i for i, rule in enumerate(model.rules)}
-        self._base.freeze()
-        self._evasion.freeze()
+        # Reading a pattern's literals costs ~0.2 ms each: a loader may keep them between runs.
+        self.pattern_triggers: dict[str, list[str] | None] = {}
+        known = known_triggers or {}
+        self._base.freeze(known, self.pattern_triggers)
+        self._evasion.freeze(known, self.pattern_triggers)
 
     @property
     def rules(self) -> list[Rule]:
@@ -484,7 +514,7 @@ class RuleSet:
             if not hits.hits:
                 continue
             compiled = self._rules[rule_index]
-            kept = _filter(compiled.rule, hits)
+            kept = _filter(compiled, hits)
             spans: list[tuple[int, int, str | None]] = []
             for start, end, suggestion, is_term in kept:
                 o_start, o_end = key.span(start, end)
@@ -536,32 +566,33 @@ class RuleSet:
         )
 
 
-def _filter(rule: Rule, hits: _Hits) -> list[tuple[int, int, str | None, bool]]:
+def _filter(compiled: _CompiledRule, hits: _Hits) -> list[tuple[int, int, str | None, bool]]:
     """Apply allow-lists, context guards and near/unless, then drop overlapping duplicates."""
-    if hits.allow:
+    allow = hits.allow
+    near_spans, unless_spans = hits.near, hits.unless
+    if allow:
         # A cue inside an allowed word is no cue either (ださい inside ください).
-        hits.near = {k: _outside(v, hits.allow) for k, v in hits.near.items()}
-        hits.unless = {k: _outside(v, hits.allow) for k, v in hits.unless.items()}
+        near_spans = {k: _outside(v, allow) for k, v in near_spans.items()}
+        unless_spans = {k: _outside(v, allow) for k, v in unless_spans.items()}
+    before_ends = {e for _, e in hits.before}
+    after_starts = {s for s, _ in hits.after}
+    near, unless = compiled.near, compiled.unless
     candidates = sorted(hits.hits, key=lambda h: (h[0], -(h[1] - h[0])))
     kept: list[tuple[int, int, str | None, bool]] = []
     last_end = -1
     for start, end, suggestion, is_term in candidates:
         if start < last_end:
             continue  # overlaps a longer match already kept
-        if any(_cuts_into(start, end, a, b) for a, b in hits.allow):
+        if allow and any(_cuts_into(start, end, a, b) for a, b in allow):
             continue
-        if any(e == start for _, e in hits.before):
+        if start in before_ends or end in after_starts:
             continue
-        if any(s == end for s, _ in hits.after):
-            continue
-        if not all(
-            _close(hits.near.get(k, ()), start, end, ctx.within)
-            for k, ctx in enumerate(rule.near_contexts)
+        if near and not all(
+            _close(near_spans.get(k, ()), start, end, within) for k, within in near
         ):
             continue
-        if any(
-            _close(hits.unless.get(k, ()), start, end, ctx.within)
-            for k, ctx in enumerate(rule.unless_contexts)
+        if unless and any(
+            _close(unless_spans.get(k, ()), start, end, within) for k, within in unless
         ):
             continue
         kept.append((start, end, suggestion, is_term))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-from collections.abc import Callable
+import json
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,11 +339,13 @@ def load_rules_text(
     path: str = "rules.yaml",
     locale: str | None = None,
     examples_verified: Callable[[], bool] | None = None,
+    known_triggers: Mapping[str, list[str] | None] | None = None,
 ) -> RuleSet:
     """Validate and compile rules from YAML text; raise RulesError listing every problem.
 
     examples_verified, if given and true, says this exact text already passed its examples with
-    this exact engine, so running them again is skipped.
+    this exact engine, so running them again is skipped. known_triggers is a RuleSet's
+    pattern_triggers from an earlier load of the same file (a cache, never required).
     """
     data, lines = _parse(text, path, locale or "ja")
     loc = locale or _guess_locale(data)
@@ -360,7 +364,7 @@ def load_rules_text(
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
     try:
-        ruleset = RuleSet(model, source=path)
+        ruleset = RuleSet(model, source=path, known_triggers=known_triggers)
     except PatternErrors as exc:
         problems += _pattern_problems(exc, lines, path, loc, model)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
@@ -398,14 +402,52 @@ def load_rules(
         ) from None
     if cache_dir is None:
         return load_rules_text(text, shown, locale)
-    marker = cache_dir / f"examples-{_fingerprint(raw)}.ok"
-    ruleset = load_rules_text(text, shown, locale, examples_verified=marker.is_file)
+    fingerprint = _fingerprint(raw)
+    marker = cache_dir / f"examples-{fingerprint}.ok"
+    saved = cache_dir / f"triggers-{fingerprint}.json"
+    known = _read_json(saved)
+    ruleset = load_rules_text(
+        text, shown, locale, examples_verified=marker.is_file, known_triggers=known
+    )
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         marker.touch()
+        if known != ruleset.pattern_triggers:
+            temporary = saved.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(ruleset.pattern_triggers, ensure_ascii=False), "utf-8")
+            temporary.replace(saved)  # atomic: a parallel start never reads half a file
+            _prune(cache_dir, "triggers-*.json")
+            _prune(cache_dir, "examples-*.ok")
     except OSError:
-        pass  # a read-only home is fine: the examples just run again next time
+        pass  # a read-only home is fine: the work is just done again next time
     return ruleset
+
+
+# Files kept per kind in the cache folder: one per rules file version recently used.
+_CACHE_KEEP = 8
+
+
+def _prune(folder: Path, pattern: str) -> None:
+    """Delete all but the most recently used cache files matching pattern."""
+    files = sorted(folder.glob(pattern), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in files[_CACHE_KEEP:]:
+        old.unlink(missing_ok=True)
+
+
+def _read_json(path: Path) -> dict[str, list[str] | None] | None:
+    """Return a cache file's mapping, or None if it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    # Keep only well-formed entries; anything else is simply worked out again.
+    return {
+        k: v
+        for k, v in data.items()
+        if v is None or (isinstance(v, list) and v and all(isinstance(x, str) and x for x in v))
+    }
 
 
 def _fingerprint(raw: bytes) -> str:

@@ -18,7 +18,7 @@ except ImportError:  # pragma: no cover - older interpreters
     import sre_parse  # type: ignore[no-redef]
 
 # Cross products of alternatives grow fast; past this many strings a set is not worth it.
-_MAX_SET = 256
+_MAX_SET = 64
 # Small character classes ([ぁぃ], [0-9]) are read as alternatives of single characters.
 _MAX_CLASS = 10
 # Characters in almost every draft: a trigger made only of these would fire all the time.
@@ -60,23 +60,49 @@ def triggers(source: str) -> frozenset[str] | None:
 
 
 def _best(candidates: list[frozenset[str] | None]) -> frozenset[str] | None:
-    """Pick the most selective candidate: longest shortest string, then fewest strings."""
-    usable = [s for s in candidates if s and min(len(x) for x in s) > 0]
-    if not usable:
-        return None
-    return max(usable, key=_selectivity)
-
-
-def _selectivity(strings: frozenset[str]) -> tuple[int, int, int]:
-    shortest = min(len(x) for x in strings)
-    rare = all(not _COMMON.issuperset(x) for x in strings)
-    return (min(shortest, 4), int(rare), -len(strings))
+    """Pick the most selective candidate: longest shortest string, then rarer, then fewer."""
+    best: frozenset[str] | None = None
+    best_score = (0, 0, 0)
+    seen: set[frozenset[str]] = set()
+    for strings in candidates:
+        if not strings or strings in seen:
+            continue
+        seen.add(strings)
+        shortest = min(map(len, strings))
+        if shortest == 0:
+            continue
+        rare = all(not _COMMON.issuperset(x) for x in strings)
+        score = (min(shortest, 4), int(rare), -len(strings))
+        if best is None or score > best_score:
+            best, best_score = strings, score
+    return best
 
 
 def _cross(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
     if len(a) * len(b) > _MAX_SET:
         return None
+    if len(a) == 1 and "" in a:
+        return b
+    if len(b) == 1 and "" in b:
+        return a
     return frozenset(x + y for x, y in product(a, b))
+
+
+def _pieces(items: list[tuple[object, object]]) -> list[_Info]:
+    """Read each item of a sequence; consecutive literal characters become one string."""
+    pieces: list[_Info] = []
+    chars: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            chars.append(chr(av).lower())  # type: ignore[arg-type]
+            continue
+        if chars:
+            pieces.append(_Info(frozenset({"".join(chars)}), None))
+            chars = []
+        pieces.append(_item(op, av))
+    if chars:
+        pieces.append(_Info(frozenset({"".join(chars)}), None))
+    return pieces
 
 
 def _sequence(items: list[tuple[object, object]]) -> _Info:
@@ -84,8 +110,7 @@ def _sequence(items: list[tuple[object, object]]) -> _Info:
     whole: frozenset[str] | None = frozenset({""})
     # A run of consecutive pieces with known strings: their cross product must occur.
     run: frozenset[str] = frozenset({""})
-    for op, av in items:
-        info = _item(op, av)
+    for info in _pieces(items):
         candidates.append(info.required)
         if info.exact is None:
             candidates.append(run)
