@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.batch import review_lines
 from bot.rules import load_rules
 from bot.rules.normalize import base_key, evasion_key
-from bot.rules.prefilter import triggers
+from bot.rules.prefilter import trigger_groups, triggers
 from tests.rules_helpers import ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,15 @@ def _opts() -> re2.Options:
 )
 def test_triggers_are_the_literals_every_match_must_contain(pattern, expected):
     assert triggers(pattern) == expected
+
+
+def test_a_second_set_from_another_part_of_the_pattern_must_also_be_present():
+    assert trigger_groups("(明日|来週)[^。]{0,5}(だよ|ですよ)") == (
+        frozenset({"明日", "来週"}),
+        frozenset({"だよ", "ですよ"}),
+    )
+    # One-character particles are not worth a second set: they are in every draft.
+    assert trigger_groups("(社|店)[^。]{0,3}(の|は)") == (frozenset({"社", "店"}),)
 
 
 @pytest.mark.parametrize(
@@ -86,13 +95,14 @@ def test_no_shipped_pattern_matches_a_draft_that_lacks_all_of_its_triggers():
     plain = [k.text for k in keys]
     checked = 0
     for source, is_evasion in _shipped_patterns():
-        found = triggers(source)
-        if found is None:
+        groups = trigger_groups(source)
+        if groups is None:
             continue
         regex = re2.compile(source, _opts())
         for text in evasion if is_evasion else plain:
             if regex.search(text) is not None:
-                assert any(t in text for t in found), (source, text, sorted(found))
+                for found in groups:
+                    assert any(t in text for t in found), (source, text, sorted(found))
                 checked += 1
     assert checked > 500  # the corpora really exercise the patterns
 
@@ -126,11 +136,12 @@ def test_a_draft_without_any_trigger_never_matches_the_pattern(literal_mix, text
         f"(?:{literal_mix}|さん)+の",
         f"{literal_mix}.{{0,5}}(します|は)",
     ):
-        found = triggers(pattern)
-        if found is None:
+        groups = trigger_groups(pattern)
+        if groups is None:
             continue
         if re2.compile(pattern, _opts()).search(text) is not None:
-            assert any(t in text for t in found), (pattern, text, sorted(found))
+            for found in groups:
+                assert any(t in text for t in found), (pattern, text, sorted(found))
 
 
 def test_a_large_batch_is_reviewed_by_worker_processes_in_input_order(monkeypatch):

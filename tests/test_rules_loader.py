@@ -223,7 +223,10 @@ def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(
     first = load_rules(path, cache_dir=cache)
     [saved] = cache.glob("triggers-*.json")
     assert json.loads(saved.read_text("utf-8")) == first.pattern_triggers
-    assert sorted(next(iter(first.pattern_triggers.values()))) == ["しませんか", "やりましょう"]
+    assert next(iter(first.pattern_triggers.values())) == [
+        ["しませんか", "やりましょう"],
+        ["一緒に"],
+    ]
     # A damaged cache file (entries of the wrong type) is not trusted: those are worked out again.
     saved.write_text(json.dumps(dict.fromkeys(first.pattern_triggers, 7)), "utf-8")
     again = load_rules(path, cache_dir=cache)

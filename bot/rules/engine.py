@@ -12,7 +12,7 @@ import re2
 
 from . import metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
-from .prefilter import triggers
+from .prefilter import trigger_groups
 from .schema import Rule, RulesFile
 from .types import SEVERITY_RANK, Finding, Review
 
@@ -113,15 +113,14 @@ _UNANCHORED = re2._Anchor.UNANCHORED
 _NO_MATCH = (-1, -1)
 
 
-def _search_all(regexp: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
-    """Return the byte spans of non-empty, non-overlapping matches of regexp in data."""
+def _search_all(
+    regexp: Any, data: bytes, limit: int, first: tuple[int, int]
+) -> list[tuple[int, int]]:
+    """Return the byte spans of non-empty, non-overlapping matches, the first one given."""
     spans: list[tuple[int, int]] = []
-    pos = 0
     n = len(data)
-    while pos <= n:
-        span = regexp.Match(_UNANCHORED, data, pos, n)[0]
-        if span == _NO_MATCH:
-            break
+    span = first
+    while True:
         start, end = span
         if end > start:
             spans.append(span)
@@ -132,6 +131,11 @@ def _search_all(regexp: Any, data: bytes, limit: int) -> list[tuple[int, int]]:
             pos = end + 1  # step over one character, not into the middle of one
             while pos < n and data[pos] & 0xC0 == 0x80:
                 pos += 1
+        if pos > n:
+            break
+        span = regexp.Match(_UNANCHORED, data, pos, n)[0]
+        if span == _NO_MATCH:
+            break
     return spans
 
 
@@ -158,6 +162,8 @@ class _Matcher:
         self._patterns: list[_Pattern] = []
         self._always_hit: tuple[int, ...] = ()
         self._always_context: tuple[int, ...] = ()
+        self._hit_ids: frozenset[int] = frozenset()
+        self._needs_both: frozenset[int] = frozenset()
         self._automaton: ahocorasick.Automaton | None = None
 
     def add_term(
@@ -179,13 +185,16 @@ class _Matcher:
         self._sources.append((pattern, source, rule_index, role, extra, where))
 
     def freeze(
-        self, known: Mapping[str, list[str] | None], learned: dict[str, list[str] | None]
+        self,
+        known: Mapping[str, list[list[str]] | None],
+        learned: dict[str, list[list[str]] | None],
     ) -> None:
         """Compile everything; known holds trigger sets worked out before (by source)."""
         errors: list[PatternError] = []
         triggered: dict[str, list[int]] = defaultdict(list)
         always_hit: list[int] = []
         always_context: list[int] = []
+        both: list[int] = []
         for i, (pattern, source, rule_index, role, extra, where) in enumerate(self._sources):
             try:
                 regexp = re2.compile(source, _OPTS_NO_CAPTURE)._regexp
@@ -195,19 +204,26 @@ class _Matcher:
             self._patterns.append(_Pattern(regexp, rule_index, role, extra))
             if source in known:
                 cached = known[source]
-                found = None if cached is None else frozenset(cached)
+                groups = None if cached is None else tuple(frozenset(g) for g in cached)
             else:
-                found = triggers(source)
-            learned[source] = None if found is None else sorted(found)
-            if found is None:
+                groups = trigger_groups(source)
+            learned[source] = None if groups is None else [sorted(g) for g in groups]
+            if groups is None:
                 (always_hit if role == _HIT else always_context).append(i)
-            else:
-                for literal in found:
-                    triggered[literal].append(i)
+                continue
+            # Token 2i stands for the first set of pattern i, 2i+1 for the second: a pattern
+            # with two sets runs only when both were seen.
+            for g, literals in enumerate(groups):
+                for literal in literals:
+                    triggered[literal].append(2 * i + g)
+            if len(groups) == 2:
+                both.append(i)
         if errors:
             raise PatternErrors(errors)
         self._always_hit = tuple(always_hit)
         self._always_context = tuple(always_context)
+        self._hit_ids = frozenset(i for i, p in enumerate(self._patterns) if p.role == _HIT)
+        self._needs_both = frozenset(both)
         words = set(self._terms) | set(triggered)
         if words:
             automaton = ahocorasick.Automaton()
@@ -250,29 +266,41 @@ class _Matcher:
                     hit_rules.update(word_hits)
         out: dict[int, _Hits] = {}
         patterns = self._patterns
-        data: bytes | None = None
-        runs = [i for i in fired if patterns[i].role == _HIT]
-        runs.extend(self._always_hit)
+        limit = MAX_FINDINGS_PER_RULE * 4
+        if fired:
+            seen = {token >> 1 for token in fired}
+            for i in seen & self._needs_both:
+                if 2 * i not in fired or 2 * i + 1 not in fired:
+                    seen.discard(i)
+            fired = seen
+        runs = fired & self._hit_ids
+        runs.update(self._always_hit)
+        data = text.encode("utf-8") if runs or self._always_context else b""
+        size = len(data)
         for i in runs:
-            if data is None:
-                data = text.encode("utf-8")
             pattern = patterns[i]
-            spans = _search_all(pattern.regexp, data, MAX_FINDINGS_PER_RULE * 4)
-            if spans:
-                hit_rules.add(pattern.rule_index)
-                for start, end in _char_spans(data, spans, text):
-                    _record(out, pattern.rule_index, _HIT, start, end, pattern.extra, False)
+            first = pattern.regexp.Match(_UNANCHORED, data, 0, size)[0]
+            if first == _NO_MATCH:
+                continue  # most runs: the literal was there, the pattern is not
+            hit_rules.add(pattern.rule_index)
+            spans = _search_all(pattern.regexp, data, limit, first)
+            for start, end in _char_spans(data, spans, text):
+                _record(out, pattern.rule_index, _HIT, start, end, pattern.extra, False)
         if not hit_rules:
             return out
-        context = [i for i in fired if patterns[i].role != _HIT]
-        context.extend(self._always_context)
+        context = fired - self._hit_ids
+        context.update(self._always_context)
         for i in context:
             pattern = patterns[i]
             if pattern.rule_index not in hit_rules:
                 continue
-            if data is None:
+            if not data:
                 data = text.encode("utf-8")
-            spans = _search_all(pattern.regexp, data, MAX_FINDINGS_PER_RULE * 4)
+                size = len(data)
+            first = pattern.regexp.Match(_UNANCHORED, data, 0, size)[0]
+            if first == _NO_MATCH:
+                continue
+            spans = _search_all(pattern.regexp, data, limit, first)
             for start, end in _char_spans(data, spans, text):
                 _record(out, pattern.rule_index, pattern.role, start, end, pattern.extra, False)
         for start, end, payload in events:
@@ -410,7 +438,7 @@ class RuleSet:
         self,
         model: RulesFile,
         source: str | None = None,
-        known_triggers: Mapping[str, list[str] | None] | None = None,
+        known_triggers: Mapping[str, list[list[str]] | None] | None = None,
     ) -> None:
         """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time."""
         self.model = model
@@ -442,7 +470,7 @@ class RuleSet:
             self._add_rule(compiled)
         self._order = {rule.id: i for i, rule in enumerate(model.rules)}
         # Reading a pattern's literals costs ~0.2 ms each: a loader may keep them between runs.
-        self.pattern_triggers: dict[str, list[str] | None] = {}
+        self.pattern_triggers: dict[str, list[list[str]] | None] = {}
         known = known_triggers or {}
         self._base.freeze(known, self.pattern_triggers)
         self._evasion.freeze(known, self.pattern_triggers)

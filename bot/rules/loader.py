@@ -339,7 +339,7 @@ def load_rules_text(
     path: str = "rules.yaml",
     locale: str | None = None,
     examples_verified: Callable[[], bool] | None = None,
-    known_triggers: Mapping[str, list[str] | None] | None = None,
+    known_triggers: Mapping[str, list[list[str]] | None] | None = None,
 ) -> RuleSet:
     """Validate and compile rules from YAML text; raise RulesError listing every problem.
 
@@ -434,7 +434,7 @@ def _prune(folder: Path, pattern: str) -> None:
         old.unlink(missing_ok=True)
 
 
-def _read_json(path: Path) -> dict[str, list[str] | None] | None:
+def _read_json(path: Path) -> dict[str, list[list[str]] | None] | None:
     """Return a cache file's mapping, or None if it is missing or unreadable."""
     try:
         data = json.loads(path.read_text("utf-8"))
@@ -446,8 +446,13 @@ def _read_json(path: Path) -> dict[str, list[str] | None] | None:
     return {
         k: v
         for k, v in data.items()
-        if v is None or (isinstance(v, list) and v and all(isinstance(x, str) and x for x in v))
+        if v is None or (isinstance(v, list) and 0 < len(v) <= 2 and all(_strings(g) for g in v))
     }
+
+
+def _strings(value: object) -> bool:
+    """Return True for a non-empty list of non-empty strings."""
+    return isinstance(value, list) and bool(value) and all(isinstance(x, str) and x for x in value)
 
 
 def _fingerprint(raw: bytes) -> str:

@@ -223,29 +223,34 @@ def x_weighted_length(text: str, limit: int = 280) -> tuple[int, int]:
 
 def _over_at(text: str, units: list[tuple[int, int, int]], limit: int) -> int:
     """Return the start of the first unit (character, URL or emoji) that takes the text over limit."""
-
-    def plain(x: int, y: int) -> int:  # weight of text[x:y], character by character
-        return _plain_weight(text[x:y])
-
     total = 0
     pos = 0
     for a, b, w in [*units, (len(text), len(text), 0)]:
-        if total + plain(pos, a) > limit:
-            # Prefix weights only grow: binary search for the first character over the limit.
-            lo, hi = pos, a
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if total + plain(pos, mid + 1) > limit:
-                    hi = mid
-                else:
-                    lo = mid + 1
-            return lo
-        total += plain(pos, a)
+        segment = _plain_weight(text[pos:a])
+        if total + segment > limit:
+            return _first_over(text, pos, a, limit - total)
+        total += segment
         if total + w > limit:
             return a
         total += w
         pos = b
     return len(text)
+
+
+def _first_over(text: str, pos: int, end: int, budget: int) -> int:
+    """Return the first index in text[pos:end] where the running weight passes budget."""
+    # Every character weighs 1 or 2, so the next budget // 2 characters always fit: jump
+    # over them (one jump for all-Japanese text), then step through the last few.
+    while budget >= 2 and pos < end:
+        step = min(budget // 2, end - pos)
+        budget -= _plain_weight(text[pos : pos + step])
+        pos += step
+    while pos < end:
+        budget -= _plain_weight(text[pos])
+        if budget < 0:
+            return pos
+        pos += 1
+    return end
 
 
 def _x_length_library(text: str, limit: int) -> tuple[int, int]:
@@ -286,6 +291,10 @@ def measure(kind: str, text: str, limit: int) -> tuple[int, int, int] | None:
             return None
         start = sum(len(line) + 1 for line in lines[:limit])
         return min(start, len(text)), len(text), len(lines)
+    # Each hashtag or mention needs its own # or @: too few of them and nothing is over.
+    marks = {"hashtags": "#＃", "mentions": "@＠"}.get(kind)
+    if marks is not None and sum(text.count(m) for m in marks) <= limit:
+        return None
     regex = {"hashtags": _HASHTAG, "mentions": _MENTION, "urls": _URL}[kind]
     spans = [m.span() for m in regex.finditer(text)]
     if len(spans) <= limit:

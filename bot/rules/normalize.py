@@ -101,7 +101,6 @@ _ATTACH = "\x00attach"  # cache marker: a combining mark that belongs to the pre
 _FOLD_CACHE_LIMIT = 65_536
 _KANA_TABLE = {cp: cp - _KANA_SHIFT for cp in range(_KATAKANA_START, _KATAKANA_END + 1)}
 SEPARATORS = _SEPARATORS
-_SEP_RUN = re.compile("[" + re.escape("".join(sorted(_SEPARATORS))) + "]+")
 
 
 def _fold_single(ch: str) -> str:
@@ -224,6 +223,16 @@ def fold_kana(s: str) -> str:
     return s.translate(_KANA_TABLE)
 
 
+_SEP_CLASS = "[" + re.escape("".join(sorted(_SEPARATORS))) + "]"
+_NOT_SEP = "[^" + re.escape("".join(sorted(_SEPARATORS))) + "]"
+# Separator runs (at most 3 long) beside a one-character piece: the only runs evasion_key may
+# drop. Found in C; the rule for each candidate is then checked in Python.
+_SINGLE_LEFT = re.compile(f"(?:^|(?<={_SEP_CLASS})){_NOT_SEP}({_SEP_CLASS}{{1,3}})(?!{_SEP_CLASS})")
+_SINGLE_RIGHT = re.compile(
+    f"(?<!{_SEP_CLASS})({_SEP_CLASS}{{1,3}}){_NOT_SEP}(?:$|(?={_SEP_CLASS}))"
+)
+
+
 def evasion_key(key: Key) -> Key:
     """Return a key that also sees through kana swaps and spaced-out letters (バ カ, c o l l a b).
 
@@ -231,35 +240,37 @@ def evasion_key(key: Key) -> Key:
     single-character pieces, so 'コ・ラ・ボ' reads 'こらぼ' but 'I am a fan' keeps its spaces.
     """
     s = fold_kana(key.text)
-    runs = list(_SEP_RUN.finditer(s))
+    n = len(s)
+    candidates = {m.span(1) for m in _SINGLE_LEFT.finditer(s)}
+    candidates.update(m.span(1) for m in _SINGLE_RIGHT.finditer(s))
+    seps = _SEPARATORS
     drops: list[tuple[int, int]] = []
-    for idx, run in enumerate(runs):
-        a0 = runs[idx - 1].end() if idx else 0
-        a1, b0 = run.span()
-        b1 = runs[idx + 1].start() if idx + 1 < len(runs) else len(s)
-        if a1 == a0 or b1 == b0 or b0 - a1 > 3 or "\n" in run.group():
-            continue
-        left_single, right_single = a1 - a0 == 1, b1 - b0 == 1
+    for a1, b0 in sorted(candidates):
+        if a1 == 0 or b0 == n or "\n" in s[a1:b0]:
+            continue  # nothing on one side, or a line break: not a spaced-out word
+        left_single = a1 == 1 or s[a1 - 2] in seps
+        right_single = b0 + 1 == n or s[b0 + 1] in seps
         # Latin needs both sides single ('a stupid' must stay two words); Japanese has no
         # spaces between words, so one single character beside a gap is already suspicious.
         latin = s[a1 - 1].isascii() or s[b0].isascii()
         if (left_single and right_single) or (not latin and (left_single or right_single)):
             drops.append((a1, b0))
     if not drops:
-        return Key(s, key.starts, key.ends)
+        return Key(s, key._starts, key._ends)
+    starts, ends = key.starts, key.ends
     chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
     prev = 0
     for a, b in drops:
         chars.append(s[prev:a])
-        starts.extend(key.starts[prev:a])
-        ends.extend(key.ends[prev:a])
+        new_starts.extend(starts[prev:a])
+        new_ends.extend(ends[prev:a])
         prev = b
     chars.append(s[prev:])
-    starts.extend(key.starts[prev:])
-    ends.extend(key.ends[prev:])
-    return Key("".join(chars), tuple(starts), tuple(ends))
+    new_starts.extend(starts[prev:])
+    new_ends.extend(ends[prev:])
+    return Key("".join(chars), tuple(new_starts), tuple(new_ends))
 
 
 def normalize_term(term: str, *, evasion: bool = False) -> str:

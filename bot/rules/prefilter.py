@@ -43,37 +43,55 @@ def triggers(source: str) -> frozenset[str] | None:
     source is the normalized pattern as compiled (case-insensitive); triggers are lower case,
     to be found in the lower-cased key the pattern runs on.
     """
+    groups = trigger_groups(source)
+    return groups[0] if groups else None
+
+
+def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
+    """Return one or two sets of strings; every match of source contains one of each set.
+
+    The second set, when there is one, comes from another part of the pattern
+    (@handle … 一緒に): a draft must hold both before the pattern runs. None: unknown.
+    """
     if any(marker in source for marker in _FOREIGN):
         return None
     try:
         parsed = sre_parse.parse(source)
+        spans: list[tuple[frozenset[str], int, int]] = []
+        info = _sequence(list(parsed), spans)
     except (c.error, RecursionError, OverflowError, ValueError):
         return None
-    try:
-        info = _sequence(list(parsed))
-    except RecursionError:
+    if info.exact is not None:
+        spans.append((info.exact, 0, len(parsed)))
+    scored = [(score, strings, a, b) for strings, a, b in spans if (score := _score(strings))]
+    if not scored:
         return None
-    best = _best([info.required, info.exact])
-    if not best or min(len(s) for s in best) == 0:
+    scored.sort(key=lambda item: item[0], reverse=True)
+    score, first, a1, b1 = scored[0]
+    for score2, second, a2, b2 in scored[1:]:
+        if (b2 <= a1 or b1 <= a2) and score2[0] >= 2:  # another part, and not a mere particle
+            return (first, second)
+    return (first,)
+
+
+def _score(strings: frozenset[str] | None) -> tuple[int, int, int] | None:
+    """Rank a set of required strings: longer shortest string, then rarer, then fewer."""
+    if not strings:
         return None
-    return best
+    shortest = min(map(len, strings))
+    if shortest == 0:
+        return None
+    rare = all(not _COMMON.issuperset(x) for x in strings)
+    return (min(shortest, 4), int(rare), -len(strings))
 
 
 def _best(candidates: list[frozenset[str] | None]) -> frozenset[str] | None:
-    """Pick the most selective candidate: longest shortest string, then rarer, then fewer."""
+    """Pick the most selective candidate (see _score)."""
     best: frozenset[str] | None = None
     best_score = (0, 0, 0)
-    seen: set[frozenset[str]] = set()
     for strings in candidates:
-        if not strings or strings in seen:
-            continue
-        seen.add(strings)
-        shortest = min(map(len, strings))
-        if shortest == 0:
-            continue
-        rare = all(not _COMMON.issuperset(x) for x in strings)
-        score = (min(shortest, 4), int(rare), -len(strings))
-        if best is None or score > best_score:
+        score = _score(strings)
+        if score is not None and (best is None or score > best_score):
             best, best_score = strings, score
     return best
 
@@ -105,25 +123,41 @@ def _pieces(items: list[tuple[object, object]]) -> list[_Info]:
     return pieces
 
 
-def _sequence(items: list[tuple[object, object]]) -> _Info:
+def _sequence(
+    items: list[tuple[object, object]],
+    spans: list[tuple[frozenset[str], int, int]] | None = None,
+) -> _Info:
+    """Read a concatenation; spans, if given, collects each required set and where it lies."""
     candidates: list[frozenset[str] | None] = []
     whole: frozenset[str] | None = frozenset({""})
     # A run of consecutive pieces with known strings: their cross product must occur.
     run: frozenset[str] = frozenset({""})
-    for info in _pieces(items):
+    run_start = 0
+    pieces = _pieces(items)
+    for i, info in enumerate(pieces):
         candidates.append(info.required)
+        if spans is not None and info.required:
+            spans.append((info.required, i, i + 1))
         if info.exact is None:
             candidates.append(run)
+            if spans is not None and run:
+                spans.append((run, run_start, i))
             run = frozenset({""})
+            run_start = i + 1
         else:
             longer = _cross(run, info.exact)
             if longer is None:  # too many strings: keep what we have, start again here
                 candidates.append(run)
+                if spans is not None:
+                    spans.append((run, run_start, i))
                 longer = info.exact
+                run_start = i
             run = longer
         if whole is not None:
             whole = None if info.exact is None else _cross(whole, info.exact)
     candidates.append(run)
+    if spans is not None and run:
+        spans.append((run, run_start, len(pieces)))
     return _Info(whole, _best(candidates))
 
 
