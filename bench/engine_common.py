@@ -77,13 +77,22 @@ def time_reviews(
 
 
 def wall_clock(
-    argv: Sequence[str], runs: int, *, stdin_path: Path | None = None, cwd: Path = REPO
+    argv: Sequence[str],
+    runs: int,
+    *,
+    stdin_path: Path | None = None,
+    cwd: Path = REPO,
+    env_for_run: Callable[[int], dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Run a command `runs` times with output discarded; return wall-clock seconds (each, median)."""
+    """Run a command `runs` times with output discarded; return wall-clock seconds (each, median).
+
+    env_for_run(i), if given, adds environment variables for run i (a fresh cache folder...).
+    """
     times: list[float] = []
     codes: set[int] = set()
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    for _ in range(runs):
+    base_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    for i in range(runs):
+        env = {**base_env, **(env_for_run(i) if env_for_run else {})}
         gc.collect()
         stdin = stdin_path.open("rb") if stdin_path else subprocess.DEVNULL
         try:
