@@ -274,6 +274,29 @@ def test_a_list_of_near_contexts_requires_every_one_close_by():
     assert rule_ids(rs, "一緒にキャンペーンを楽しみましょう") == []
 
 
+def test_near_cues_written_as_patterns_or_terms_are_both_seen():
+    # The engine skips a rule early when a near-context is missing from the draft; cues that
+    # come from a pattern, from a pattern without a fixed literal, or from a term all count.
+    rs = ruleset(
+        """
+        - id: competitor.putdown
+          category: competitor
+          message: "x"
+          patterns: ['@[a-z0-9_]+']
+          near:
+            - {patterns: ['(遅|高)すぎ'], within: 15}
+            - {patterns: ['[0-9]{2}'], terms: [最悪], within: 15}
+          examples:
+            match: ["@rival 遅すぎ 最悪"]
+            no_match: ["@rival 遅すぎ", "@rival 最悪"]
+        """
+    )
+    assert rule_ids(rs, "@rival 高すぎ、10点") == ["competitor.putdown"]
+    assert rule_ids(rs, "@rival 遅すぎ最悪") == ["competitor.putdown"]
+    assert rule_ids(rs, "@rival 高すぎ、3点") == []
+    assert rule_ids(rs, "遅すぎ 10点") == []
+
+
 def test_allow_also_silences_a_near_cue_inside_an_allowed_word():
     rs = ruleset(
         """

@@ -164,7 +164,16 @@ class _Matcher:
         self._always_context: tuple[int, ...] = ()
         self._hit_ids: frozenset[int] = frozenset()
         self._needs_both: frozenset[int] = frozenset()
+        # rule index -> how many `near` contexts it has; each must show up for a match.
+        self._near_count: dict[int, int] = {}
+        self._near_patterns: dict[int, tuple[int, int]] = {}  # pattern -> (rule, context)
+        self._always_near: frozenset[tuple[int, int]] = frozenset()
         self._automaton: ahocorasick.Automaton | None = None
+
+    def require_near(self, rule_index: int, contexts: int) -> None:
+        """Note that a rule matches only where each of its `contexts` near-contexts is seen."""
+        if contexts:
+            self._near_count[rule_index] = contexts
 
     def add_term(
         self, term: str, rule_index: int, role: int, extra: str | int | None = None
@@ -224,15 +233,25 @@ class _Matcher:
         self._always_context = tuple(always_context)
         self._hit_ids = frozenset(i for i, p in enumerate(self._patterns) if p.role == _HIT)
         self._needs_both = frozenset(both)
+        self._near_patterns = {
+            i: (p.rule_index, int(p.extra or 0))
+            for i, p in enumerate(self._patterns)
+            if p.role == _NEAR
+        }
+        self._always_near = frozenset(
+            self._near_patterns[i] for i in always_context if i in self._near_patterns
+        )
         words = set(self._terms) | set(triggered)
         if words:
             automaton = ahocorasick.Automaton()
             for word in words:
                 payload = tuple(self._terms.get(word, ()))
                 hit_rules = frozenset(r for r, role, _ in payload if role == _HIT)
+                near = frozenset((r, int(x or 0)) for r, role, x in payload if role == _NEAR)
                 # An ASCII term is a whole word ('ass' is not in 'class'): which ends to check.
                 bounds = (_is_word_char(word[0]), _is_word_char(word[-1]))
-                value = (len(word), payload, hit_rules, tuple(triggered.get(word, ())), *bounds)
+                tokens = tuple(triggered.get(word, ()))
+                value = (len(word), payload, hit_rules, near, tokens, *bounds)
                 automaton.add_word(word, value)
             automaton.make_automaton()
             self._automaton = automaton
@@ -246,11 +265,12 @@ class _Matcher:
         hit_rules: set[int] = set()
         events: list[tuple[int, int, tuple[tuple[int, int, str | int | None], ...]]] = []
         fired: set[int] = set()
+        near_seen = set(self._always_near)
         if self._automaton is not None:
             n = len(text)
             word_chars = _WORD_CHARS
             for end_idx, value in self._automaton.iter(text):
-                length, payload, word_hits, pattern_ids, word_start, word_end = value
+                length, payload, word_hits, near_keys, pattern_ids, word_start, word_end = value
                 if pattern_ids:
                     fired.update(pattern_ids)
                 if not payload:
@@ -264,6 +284,8 @@ class _Matcher:
                 events.append((start, end, payload))
                 if word_hits:
                     hit_rules.update(word_hits)
+                if near_keys:
+                    near_seen.update(near_keys)
         out: dict[int, _Hits] = {}
         patterns = self._patterns
         limit = MAX_FINDINGS_PER_RULE * 4
@@ -273,12 +295,22 @@ class _Matcher:
                 if 2 * i not in fired or 2 * i + 1 not in fired:
                     seen.discard(i)
             fired = seen
+        near_patterns = self._near_patterns
+        near_seen.update(near_patterns[i] for i in fired if i in near_patterns)
+        near_count = self._near_count
+        # A rule whose `near` cues are not all in the draft cannot match: skip its work.
+        impossible = {
+            r for r in near_count if any((r, k) not in near_seen for k in range(near_count[r]))
+        }
+        hit_rules -= impossible
         runs = fired & self._hit_ids
         runs.update(self._always_hit)
         data = text.encode("utf-8") if runs or self._always_context else b""
         size = len(data)
         for i in runs:
             pattern = patterns[i]
+            if pattern.rule_index in impossible:
+                continue
             first = pattern.regexp.Match(_UNANCHORED, data, 0, size)[0]
             if first == _NO_MATCH:
                 continue  # most runs: the literal was there, the pattern is not
@@ -500,6 +532,8 @@ class RuleSet:
         for name, role in (("near", _NEAR), ("unless", _UNLESS)):
             value = getattr(rule, name)
             contexts = rule.near_contexts if role == _NEAR else rule.unless_contexts
+            if role == _NEAR:
+                matcher.require_near(i, len(contexts))
             for k, ctx in enumerate(contexts):
                 for term in ctx.terms or ():
                     matcher.add_term(normalize_term(term, evasion=ev), i, role, k)
