@@ -166,6 +166,7 @@ class _Matcher:
         self._needs_both: frozenset[int] = frozenset()
         # rule index -> how many `near` contexts it has; each must show up for a match.
         self._near_count: dict[int, int] = {}
+        self._pattern_rule: tuple[int, ...] = ()
         self._near_patterns: dict[int, tuple[int, int]] = {}  # pattern -> (rule, context)
         self._always_near: frozenset[tuple[int, int]] = frozenset()
         self._automaton: ahocorasick.Automaton | None = None
@@ -233,6 +234,7 @@ class _Matcher:
         self._always_context = tuple(always_context)
         self._hit_ids = frozenset(i for i, p in enumerate(self._patterns) if p.role == _HIT)
         self._needs_both = frozenset(both)
+        self._pattern_rule = tuple(p.rule_index for p in self._patterns)
         self._near_patterns = {
             i: (p.rule_index, int(p.extra or 0))
             for i, p in enumerate(self._patterns)
@@ -290,21 +292,23 @@ class _Matcher:
         patterns = self._patterns
         limit = MAX_FINDINGS_PER_RULE * 4
         if fired:
-            seen = {token >> 1 for token in fired}
-            for i in seen & self._needs_both:
-                if 2 * i not in fired or 2 * i + 1 not in fired:
-                    seen.discard(i)
-            fired = seen
+            # Even tokens: a pattern's first literal set seen; odd: its second one.
+            evens = {token >> 1 for token in fired if not token & 1}
+            odds = {token >> 1 for token in fired if token & 1}
+            fired = (evens - self._needs_both) | (evens & odds)
         near_patterns = self._near_patterns
         near_seen.update(near_patterns[i] for i in fired if i in near_patterns)
         near_count = self._near_count
-        # A rule whose `near` cues are not all in the draft cannot match: skip its work.
-        impossible = {
-            r for r in near_count if any((r, k) not in near_seen for k in range(near_count[r]))
-        }
-        hit_rules -= impossible
         runs = fired & self._hit_ids
         runs.update(self._always_hit)
+        # A rule whose `near` cues are not all in the draft cannot match: skip its work.
+        rule_of = self._pattern_rule
+        impossible = {
+            r
+            for r in hit_rules.union([rule_of[i] for i in runs])
+            if r in near_count and any((r, k) not in near_seen for k in range(near_count[r]))
+        }
+        hit_rules -= impossible
         data = text.encode("utf-8") if runs or self._always_context else b""
         size = len(data)
         for i in runs:
