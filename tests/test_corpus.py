@@ -15,13 +15,18 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# dev*.yaml were used to tune rules.yaml; holdout.yaml was written independently and never
-# shown to whoever tuned the rules, so it estimates how they do on drafts nobody has seen.
-# Where the hold-out still falls short of the promise, the test is a strict xfail: it documents
-# the gap, and fails loudly the day the rules close it (then delete the entry).
+# dev*.yaml were used to tune rules.yaml; holdout.yaml and holdout2.yaml were written blind
+# (their authors never saw rules.yaml or the other sets) and never shown to whoever tuned the
+# rules, so they estimate how the rules do on drafts nobody has seen. Where a hold-out still
+# falls short of the promise, the test is a strict xfail: it documents the gap, and fails
+# loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (87.2%)",
+    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (35/39, 89.7%)",
     ("holdout.yaml", "approval"): "one paraphrased proposal is not routed (38/39)",
+    ("holdout2.yaml", "overboard"): "sarcasm, condescension and mockery in new words (48%)",
+    ("holdout2.yaml", "commitment"): "casual promises phrased in new ways (82%)",
+    ("holdout2.yaml", "competitor"): "disparagement by insinuation (78%)",
+    ("holdout2.yaml", "approval"): "four paraphrased proposals are not routed (39/43)",
 }
 
 
@@ -41,7 +46,7 @@ def result_for(name: str):
     return _CACHE[name]
 
 
-CORPORA = ["dev.yaml", "dev2.yaml", "dev3.yaml", "holdout.yaml"]
+CORPORA = ["dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "holdout.yaml", "holdout2.yaml"]
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
