@@ -50,6 +50,14 @@ _TEXT: i18n.Catalog = {
         "ja": "--batch とファイルは同時に指定できません",
         "en": "give either --batch or draft files, not both",
     },
+    "train_few": {
+        "ja": "{category} の下書きが {n} 件しかありません。該当する下書き・しない下書きを10件以上ずつ用意してください",
+        "en": "only {n} drafts labeled {category}; give at least 10 with it and 10 without",
+    },
+    "trained": {
+        "ja": "{category}: 下書き {n} 件（該当 {positives} 件）で学習し、重み {weights} 個を {path} に書きました",
+        "en": "{category}: trained on {n} drafts ({positives} labeled), {weights} weights written to {path}",
+    },
     "rules_ok": {
         "ja": "{path}: OK（ルール {rules} 件、例 {examples} 件すべて期待どおり）",
         "en": "{path}: OK ({rules} rules, all {examples} examples behave as written)",
@@ -282,6 +290,47 @@ def _cmd_rules_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .rules import classifier
+    from .rules.evaluate import CorpusError, parse_corpus
+
+    locale = cli_locale_from_env() or "ja"
+    drafts = []
+    try:
+        for name in args.corpus:
+            content = _decode(_read_bytes(name, locale), name, locale)
+            drafts.extend(parse_corpus(content, name))
+    except (InputError, CorpusError) as exc:
+        err.write(f"{exc}\n")
+        return EXIT_USAGE
+    labels = [args.category in d.categories for d in drafts]
+    positives = sum(labels)
+    if positives < 10 or len(drafts) - positives < 10:
+        err.write(_t(locale, "train_few", category=args.category, n=positives) + "\n")
+        return EXIT_USAGE
+    model = classifier.train([d.text for d in drafts], labels, seed=args.seed)
+    model.meta.update({"category": args.category, "corpora": [Path(n).name for n in args.corpus]})
+    data = json.dumps(model.to_dict(), ensure_ascii=False, sort_keys=True)
+    try:
+        Path(args.output).write_text(data + "\n", encoding="utf-8")
+    except OSError as exc:
+        err.write(_t(locale, "unreadable", path=args.output, detail=exc.strerror) + "\n")
+        return EXIT_USAGE
+    out.write(
+        _t(
+            locale,
+            "trained",
+            category=args.category,
+            n=len(drafts),
+            positives=positives,
+            weights=len(model.weights),
+            path=args.output,
+        )
+        + "\n"
+    )
+    return EXIT_OK
+
+
 def _cmd_rules_schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .rules.schema import json_schema
 
@@ -358,6 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
     reval.add_argument("--rules", metavar="PATH", help=rules_help)
     reval.add_argument("--format", choices=("text", "json"), default="text")
     reval.set_defaults(handler=_cmd_rules_eval)
+    rtrain = rules_sub.add_parser(
+        "train", help="train a classifier model for one category on your labeled drafts"
+    )
+    rtrain.add_argument("corpus", nargs="+", metavar="CORPUS", help="labeled drafts (YAML/JSONL)")
+    rtrain.add_argument("--category", required=True, help="the category to learn, e.g. overboard")
+    rtrain.add_argument("--output", "-o", required=True, metavar="FILE", help="model file (JSON)")
+    rtrain.add_argument("--seed", type=int, default=0, help="random seed (same seed, same model)")
+    rtrain.set_defaults(handler=_cmd_rules_train)
     rschema = rules_sub.add_parser("schema", help="print the JSON Schema of rules.yaml")
     rschema.set_defaults(handler=_cmd_rules_schema)
     rstats = rules_sub.add_parser("stats", help="hits and dismissals per rule (from the database)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -10,7 +11,7 @@ from typing import Any
 import ahocorasick
 import re2
 
-from . import metrics
+from . import classifier, metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
 from .prefilter import trigger_groups
 from .schema import Rule, RulesFile
@@ -475,13 +476,22 @@ class RuleSet:
         model: RulesFile,
         source: str | None = None,
         known_triggers: Mapping[str, list[list[str]] | None] | None = None,
+        classifiers: Mapping[int, classifier.Model] | None = None,
     ) -> None:
-        """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time."""
+        """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time.
+
+        classifiers holds the trained model of each `classifier` rule, by rule index (the
+        loader reads them from their files).
+        """
         self.model = model
         self.source = source
+        # Set by the loader: a digest of the classifier model files (part of the cache key).
+        self.models_digest = ""
         self.locale: str = model.locale
         self._rules: list[_CompiledRule] = []
         self._metric_rules: list[_CompiledRule] = []
+        self._classifier_rules: list[tuple[_CompiledRule, classifier.Model, float]] = []
+        self._scorer: classifier.Scorer | None = None  # built on first use
         self._base = _Matcher()
         self._evasion = _Matcher()
         for index, rule in enumerate(model.rules):
@@ -502,6 +512,12 @@ class RuleSet:
             self._rules.append(compiled)
             if rule.metric is not None:
                 self._metric_rules.append(compiled)
+                continue
+            if rule.classifier is not None:
+                trained = (classifiers or {}).get(index)
+                if trained is None:
+                    raise ValueError(f"rule {rule.id}: its classifier model was not loaded")
+                self._classifier_rules.append((compiled, trained, rule.classifier.threshold))
                 continue
             self._add_rule(compiled)
         self._order = {rule.id: i for i, rule in enumerate(model.rules)}
@@ -569,9 +585,29 @@ class RuleSet:
                 findings.extend(self._scan(self._base, key, text))
             if not self._evasion.empty:
                 findings.extend(self._scan(self._evasion, evasion_key(key), text))
+            if self._classifier_rules:
+                findings.extend(self._classify(key.text, safe, text))
         for compiled in self._metric_rules:
             findings.extend(self._measure(compiled, safe, text))
         return findings
+
+    def _classify(self, key: str, safe: str, text: str) -> list[Finding]:
+        """Score the draft with each classifier rule's model; flag it at the threshold."""
+        rules = self._classifier_rules
+        if self._scorer is None:
+            self._scorer = classifier.Scorer([m for _, m, _ in rules])
+        scores = self._scorer.scores(key)
+        found: list[Finding] = []
+        for (compiled, trained, threshold), score in zip(rules, scores, strict=True):
+            if score < threshold:
+                continue
+            # A score has no excerpt of its own: point at the sentence that scores highest.
+            start, end = max(
+                _sentences(safe), key=lambda span: trained.margin(safe[span[0] : span[1]])
+            )
+            message = _fill(compiled.message, score=round(score * 100))
+            found.append(self._finding(compiled, text, start, end, None, message=message))
+        return found
 
     def _scan(self, matcher: _Matcher, key: Key, text: str) -> list[Finding]:
         raw = matcher.scan(key.text)
@@ -664,6 +700,23 @@ def _filter(compiled: _CompiledRule, hits: _Hits) -> list[tuple[int, int, str | 
         kept.append((start, end, suggestion, is_term))
         last_end = end
     return kept
+
+
+_SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]*")
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Return the spans of text's sentences, without leading or trailing blanks."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.span()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans or [(0, len(text))]
 
 
 def _localize(message: object, locale: str) -> str:

@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from .. import i18n
+from . import classifier
 from .engine import PatternErrors, RuleSet
 from .schema import Example, RulesFile
 
@@ -24,6 +25,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 PACKAGED_RULES = Path(__file__).resolve().parent.parent / "data" / "rules.yaml"
+# Models shipped with social-review, named in rules.yaml as `builtin:NAME`.
+PACKAGED_MODELS = Path(__file__).resolve().parent.parent / "data" / "models"
 
 _TEXT: dict[str, dict[str, str]] = {
     "unreadable": {
@@ -50,6 +53,14 @@ _TEXT: dict[str, dict[str, str]] = {
     "pattern": {
         "ja": "正規表現 `{pattern}` が使えません: {reason}",
         "en": "pattern `{pattern}` is not valid: {reason}",
+    },
+    "model_missing": {
+        "ja": "モデルファイル {model} が見つかりません（rules.yaml からの相対パスか builtin:名前）",
+        "en": "model file {model} not found (a path relative to rules.yaml, or builtin:NAME)",
+    },
+    "model_bad": {
+        "ja": "モデルファイル {model} を読めません: {detail}（social-review rules train で作り直してください）",
+        "en": "cannot read model file {model}: {detail} (make it again with social-review rules train)",
     },
     "lookaround": {
         "ja": "（先読み・後読みは使えません。not_preceded_by / not_followed_by を使ってください）",
@@ -295,6 +306,39 @@ def _check_rules(model: RulesFile, lines: _Lines, path: str, locale: str) -> lis
     return problems
 
 
+def _read_models(
+    model: RulesFile, lines: _Lines, path: str, locale: str, base_dir: Path | None
+) -> tuple[dict[int, classifier.Model], str, list[Problem]]:
+    """Read every classifier rule's model file; return them by rule index, a digest, problems."""
+    models: dict[int, classifier.Model] = {}
+    problems: list[Problem] = []
+    digest = hashlib.sha256()
+    for i, rule in enumerate(model.rules):
+        if rule.classifier is None:
+            continue
+        name = rule.classifier.model
+        if name.startswith("builtin:"):
+            file = PACKAGED_MODELS / f"{name.removeprefix('builtin:')}.json"
+        else:
+            file = (base_dir or Path.cwd()) / name
+        line = lines.line(("rules", i, "classifier", "model"))
+        try:
+            raw = file.read_bytes()
+        except OSError:
+            problems.append(Problem(path, line, rule.id, _t(locale, "model_missing", model=name)))
+            continue
+        try:
+            models[i] = classifier.Model.from_dict(json.loads(raw.decode("utf-8")))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            detail = str(exc) or type(exc).__name__
+            problems.append(
+                Problem(path, line, rule.id, _t(locale, "model_bad", model=name, detail=detail))
+            )
+            continue
+        digest.update(raw)
+    return models, (digest.hexdigest()[:16] if models else ""), problems
+
+
 def _pattern_problems(
     exc: PatternErrors, lines: _Lines, path: str, locale: str, model: RulesFile
 ) -> list[Problem]:
@@ -338,14 +382,17 @@ def load_rules_text(
     text: str,
     path: str = "rules.yaml",
     locale: str | None = None,
-    examples_verified: Callable[[], bool] | None = None,
+    examples_verified: Callable[[str], bool] | None = None,
     known_triggers: Mapping[str, list[list[str]] | None] | None = None,
+    base_dir: Path | None = None,
 ) -> RuleSet:
     """Validate and compile rules from YAML text; raise RulesError listing every problem.
 
     examples_verified, if given and true, says this exact text already passed its examples with
-    this exact engine, so running them again is skipped. known_triggers is a RuleSet's
-    pattern_triggers from an earlier load of the same file (a cache, never required).
+    this exact engine, so running them again is skipped; it is given a digest of the
+    classifier models the file names, which are part of "the same file". known_triggers is a
+    RuleSet's pattern_triggers from an earlier load of the same file (a cache, never required).
+    Model paths are relative to base_dir (default: the current folder).
     """
     data, lines = _parse(text, path, locale or "ja")
     loc = locale or _guess_locale(data)
@@ -361,14 +408,19 @@ def load_rules_text(
         problems += _pydantic_problems(exc, data, lines, path, loc)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
     problems += _check_rules(model, lines, path, loc)
+    classifiers, digest, model_problems = _read_models(model, lines, path, loc, base_dir)
+    problems += model_problems
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
     try:
-        ruleset = RuleSet(model, source=path, known_triggers=known_triggers)
+        ruleset = RuleSet(
+            model, source=path, known_triggers=known_triggers, classifiers=classifiers
+        )
     except PatternErrors as exc:
         problems += _pattern_problems(exc, lines, path, loc, model)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
-    if examples_verified is not None and examples_verified():
+    ruleset.models_digest = digest
+    if examples_verified is not None and examples_verified(digest):
         return ruleset
     problems += _check_examples(ruleset, lines, path, loc)
     if problems:
@@ -400,18 +452,27 @@ def load_rules(
         raise RulesError(
             [Problem(shown, line, None, _t(locale or "ja", "not_utf8", detail=detail))]
         ) from None
+    base_dir = Path(path).parent
     if cache_dir is None:
-        return load_rules_text(text, shown, locale)
+        return load_rules_text(text, shown, locale, base_dir=base_dir)
     fingerprint = _fingerprint(raw)
-    marker = cache_dir / f"examples-{fingerprint}.ok"
     saved = cache_dir / f"triggers-{fingerprint}.json"
     known = _read_json(saved)
+
+    def marker(models_digest: str) -> Path:
+        return cache_dir / f"examples-{fingerprint}{models_digest}.ok"
+
     ruleset = load_rules_text(
-        text, shown, locale, examples_verified=marker.is_file, known_triggers=known
+        text,
+        shown,
+        locale,
+        examples_verified=lambda digest: marker(digest).is_file(),
+        known_triggers=known,
+        base_dir=base_dir,
     )
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        marker(ruleset.models_digest).touch()
         if known != ruleset.pattern_triggers:
             temporary = saved.with_suffix(f".{os.getpid()}.tmp")
             temporary.write_text(json.dumps(ruleset.pattern_triggers, ensure_ascii=False), "utf-8")

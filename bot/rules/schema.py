@@ -90,8 +90,25 @@ class Metric(_Strict):
     max: int = Field(ge=0)
 
 
+class Classifier(_Strict):
+    """A trained model that scores the whole draft; flags it at or above a threshold."""
+
+    model: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="A model file from `social-review rules train`, relative to this file, "
+            "or `builtin:NAME` for one shipped with social-review (overboard, competitor, "
+            "commitment).",
+        ),
+    ]
+    threshold: float = Field(
+        gt=0, lt=1, description="Flag drafts whose score (0–1) is at least this."
+    )
+
+
 class Rule(_Strict):
-    """One guideline check. Exactly one kind: match (terms/patterns/replace) or metric."""
+    """One guideline check. Exactly one kind: match (terms/patterns/replace), metric or classifier."""
 
     id: Annotated[str, Field(pattern=RULE_ID, description="Unique id, e.g. collaboration.proposal")]
     category: Annotated[
@@ -139,6 +156,7 @@ class Rule(_Strict):
         description="Also catch kana swaps and spaced-out spellings (こらぼ, バ カ, コ・ラ・ボ).",
     )
     metric: Metric | None = None
+    classifier: Classifier | None = None
     examples: Examples
 
     @field_validator("patterns")
@@ -164,12 +182,19 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> Rule:
         matchers = bool(self.terms or self.patterns or self.replace)
-        if self.metric is not None and matchers:
-            raise ValueError("a rule is either a `metric` or has `terms`/`patterns`/`replace`")
-        if self.metric is None and not matchers:
-            raise ValueError("needs `terms`, `patterns`, `replace` or `metric`")
-        if self.metric is not None and (self.near or self.unless or self.allow):
-            raise ValueError("`near`, `unless` and `allow` do not apply to a `metric` rule")
+        kinds = int(matchers) + int(self.metric is not None) + int(self.classifier is not None)
+        if kinds > 1:
+            raise ValueError(
+                "a rule is one kind: `terms`/`patterns`/`replace`, or `metric`, or `classifier`"
+            )
+        if kinds == 0:
+            raise ValueError("needs `terms`, `patterns`, `replace`, `metric` or `classifier`")
+        whole_draft = self.metric is not None or self.classifier is not None
+        if whole_draft and (self.near or self.unless or self.allow or self.evasion):
+            raise ValueError(
+                "`near`, `unless`, `allow` and `evasion` do not apply to a `metric` or"
+                " `classifier` rule"
+            )
         return self
 
 
