@@ -21,11 +21,8 @@ MIN_CLEAN = 0.95
 # falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (35/39, 89.7%)",
     ("holdout.yaml", "approval"): "one paraphrased proposal is not routed (38/39)",
-    ("holdout2.yaml", "overboard"): "sarcasm, condescension and mockery in new words (48%)",
-    ("holdout2.yaml", "commitment"): "casual promises phrased in new ways (82%)",
-    ("holdout2.yaml", "competitor"): "disparagement by insinuation (78%)",
+    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (32/50, 64%)",
     ("holdout2.yaml", "approval"): "four paraphrased proposals are not routed (39/43)",
 }
 
