@@ -234,3 +234,26 @@ def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(
     assert [f.rule_id for f in again.review("一緒に何かしませんか").findings] == [
         "collaboration.proposal"
     ]
+
+
+def test_a_file_vouched_for_by_the_cache_compiles_its_patterns_only_when_drafts_need_them(
+    tmp_path,
+):
+    rule = GOOD_RULE.replace(
+        "terms: [コラボ]", "patterns: ['一緒に.{0,5}(しませんか|やりましょう)']"
+    )
+    rule = rule.replace('["コラボしませんか"]', '["一緒に何かしませんか"]')
+    path = tmp_path / "rules.yaml"
+    path.write_text("version: 1\nrules:\n" + rule, encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = load_rules(path, cache_dir=cache)  # examples run: everything compiled up front
+    assert all(p.compiled is not None for p in first._base._patterns)
+    again = load_rules(path, cache_dir=cache)
+    [pattern] = again._base._patterns
+    assert pattern.compiled is None
+    assert again.review("こんにちは").findings == ()  # no literal: the pattern never runs
+    assert pattern.compiled is None
+    assert [f.rule_id for f in again.review("一緒に何かしませんか").findings] == [
+        "collaboration.proposal"
+    ]
+    assert pattern.compiled is not None

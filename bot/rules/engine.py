@@ -142,18 +142,27 @@ def _search_all(
 
 @dataclass(slots=True)
 class _Pattern:
-    regexp: Any  # re2's compiled RE2 object
+    source: str  # normalized, as compiled
     rule_index: int
     role: int
     extra: int | None
+    compiled: Any = None  # re2's RE2 object, made on first use when the rules were vouched for
+
+    @property
+    def regexp(self) -> Any:
+        """Return the compiled RE2 object (compiling it now if it was deferred)."""
+        if self.compiled is None:
+            self.compiled = re2.compile(self.source, _OPTS_NO_CAPTURE)._regexp
+        return self.compiled
 
 
 class _Matcher:
     """Every term and pattern of every rule that reads one kind of key, in one automaton.
 
-    The automaton holds the rules' terms and, for each pattern, literal strings one of which
-    every match must contain (prefilter.triggers): a pattern runs only on drafts holding one
-    of them, and context patterns only for rules that already have a hit.
+    The automaton holds the rules' terms and, for each pattern, one or two sets of literal
+    strings every match must contain (prefilter.trigger_groups): a pattern runs only on
+    drafts holding them. A rule whose `near` cues are absent is skipped, and context
+    patterns run only for rules that already have a hit.
     """
 
     def __init__(self) -> None:
@@ -199,20 +208,27 @@ class _Matcher:
         self,
         known: Mapping[str, list[list[str]] | None],
         learned: dict[str, list[list[str]] | None],
+        defer: bool = False,
     ) -> None:
-        """Compile everything; known holds trigger sets worked out before (by source)."""
+        """Compile everything; known holds trigger sets worked out before (by source).
+
+        defer: the patterns are known to compile (this exact file passed before), so each is
+        compiled when a draft first needs it; `check` on one draft compiles a handful.
+        """
         errors: list[PatternError] = []
         triggered: dict[str, list[int]] = defaultdict(list)
         always_hit: list[int] = []
         always_context: list[int] = []
         both: list[int] = []
         for i, (pattern, source, rule_index, role, extra, where) in enumerate(self._sources):
-            try:
-                regexp = re2.compile(source, _OPTS_NO_CAPTURE)._regexp
-            except re2.error as exc:
-                errors.append(PatternError(pattern, _reason(exc), rule_index, where))
-                continue
-            self._patterns.append(_Pattern(regexp, rule_index, role, extra))
+            compiled = None
+            if not defer:
+                try:
+                    compiled = re2.compile(source, _OPTS_NO_CAPTURE)._regexp
+                except re2.error as exc:
+                    errors.append(PatternError(pattern, _reason(exc), rule_index, where))
+                    continue
+            self._patterns.append(_Pattern(source, rule_index, role, extra, compiled))
             if source in known:
                 cached = known[source]
                 groups = None if cached is None else tuple(frozenset(g) for g in cached)
@@ -477,11 +493,13 @@ class RuleSet:
         source: str | None = None,
         known_triggers: Mapping[str, list[list[str]] | None] | None = None,
         classifiers: Mapping[int, classifier.Model] | None = None,
+        defer_patterns: bool = False,
     ) -> None:
         """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time.
 
         classifiers holds the trained model of each `classifier` rule, by rule index (the
-        loader reads them from their files).
+        loader reads them from their files). defer_patterns compiles each pattern on first use;
+        only for rules already known to compile (an invalid pattern then fails at that draft).
         """
         self.model = model
         self.source = source
@@ -524,8 +542,8 @@ class RuleSet:
         # Reading a pattern's literals costs ~0.2 ms each: a loader may keep them between runs.
         self.pattern_triggers: dict[str, list[list[str]] | None] = {}
         known = known_triggers or {}
-        self._base.freeze(known, self.pattern_triggers)
-        self._evasion.freeze(known, self.pattern_triggers)
+        self._base.freeze(known, self.pattern_triggers, defer_patterns)
+        self._evasion.freeze(known, self.pattern_triggers, defer_patterns)
 
     @property
     def rules(self) -> list[Rule]:

@@ -23,6 +23,48 @@ _MAX_SET = 64
 _MAX_CLASS = 10
 # Characters in almost every draft: a trigger made only of these would fire all the time.
 _COMMON = frozenset(" .,-!?、。・のはがとにをでもてたしいるなかさん@")
+# Words in almost every draft (polite endings, English function words): as common.
+_COMMON_WORDS = frozenset(
+    [
+        "ます",
+        "です",
+        "します",
+        "ました",
+        "でした",
+        "して",
+        "から",
+        "ください",
+        "ございます",
+        "いたします",
+        "まし",
+        "the",
+        "is",
+        "it",
+        "on",
+        "we",
+        "this",
+        "for",
+        "you",
+        "your",
+        "our",
+        "to",
+        "and",
+        "of",
+        "in",
+        "are",
+        "be",
+        "at",
+        "with",
+        "that",
+    ]
+)
+
+
+def _common(literal: str) -> bool:
+    """Return True for a literal that occurs in most drafts."""
+    return _COMMON.issuperset(literal) or literal.strip() in _COMMON_WORDS
+
+
 # RE2 syntax that Python's parser reads differently (or not at all): such a pattern always runs.
 _FOREIGN = ("[:", "\\p", "\\P", "\\C", "\\Q", "\\z", "\\x{", "(?U", "(?s", "(?m")
 
@@ -69,7 +111,8 @@ def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
     scored.sort(key=lambda item: item[0], reverse=True)
     score, first, a1, b1 = scored[0]
     for score2, second, a2, b2 in scored[1:]:
-        if (b2 <= a1 or b1 <= a2) and score2[0] >= 2:  # another part, and not a mere particle
+        # Another part of the pattern, and not so common that it would fire on every draft.
+        if (b2 <= a1 or b1 <= a2) and score2[0] >= 2 and score2[1]:
             return (first, second)
     return (first,)
 
@@ -81,7 +124,7 @@ def _score(strings: frozenset[str] | None) -> tuple[int, int, int] | None:
     shortest = min(map(len, strings))
     if shortest == 0:
         return None
-    rare = all(not _COMMON.issuperset(x) for x in strings)
+    rare = not any(_common(x) for x in strings)
     return (min(shortest, 4), int(rare), -len(strings))
 
 
