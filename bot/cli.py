@@ -58,6 +58,10 @@ _TEXT: i18n.Catalog = {
         "ja": "{category}: 下書き {n} 件（該当 {positives} 件）で学習し、重み {weights} 個を {path} に書きました",
         "en": "{category}: trained on {n} drafts ({positives} labeled), {weights} weights written to {path}",
     },
+    "threshold": {
+        "ja": "推奨しきい値 {threshold}: 5分割の交差検証で、問題のない下書きの {share} 以下しか反応せず、該当する下書きの {recall} を捉えます",
+        "en": "suggested threshold {threshold}: in 5-fold cross-validation it flags at most {share} of clean drafts and catches {recall} of labeled ones",
+    },
     "rules_ok": {
         "ja": "{path}: OK（ルール {rules} 件、例 {examples} 件すべて期待どおり）",
         "en": "{path}: OK ({rules} rules, all {examples} examples behave as written)",
@@ -308,8 +312,15 @@ def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if positives < 10 or len(drafts) - positives < 10:
         err.write(_t(locale, "train_few", category=args.category, n=positives) + "\n")
         return EXIT_USAGE
-    model = classifier.train([d.text for d in drafts], labels, seed=args.seed)
+    texts = [d.text for d in drafts]
+    model = classifier.train(texts, labels, seed=args.seed)
     model.meta.update({"category": args.category, "corpora": [Path(n).name for n in args.corpus]})
+    if args.suggest_threshold:
+        clean = [not d.categories for d in drafts]
+        threshold, recall = classifier.suggest_threshold(
+            texts, labels, clean, max_clean_flagged=args.max_clean_flagged, seed=args.seed
+        )
+        model.meta["suggested_threshold"] = round(threshold, 4)
     data = json.dumps(model.to_dict(), ensure_ascii=False, sort_keys=True)
     try:
         Path(args.output).write_text(data + "\n", encoding="utf-8")
@@ -328,6 +339,18 @@ def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         + "\n"
     )
+    if args.suggest_threshold:
+        share = f"{args.max_clean_flagged:.0%}"
+        out.write(
+            _t(
+                locale,
+                "threshold",
+                threshold=f"{threshold:.2f}",
+                share=share,
+                recall=f"{recall:.0%}",
+            )
+            + "\n"
+        )
     return EXIT_OK
 
 
@@ -414,6 +437,18 @@ def build_parser() -> argparse.ArgumentParser:
     rtrain.add_argument("--category", required=True, help="the category to learn, e.g. overboard")
     rtrain.add_argument("--output", "-o", required=True, metavar="FILE", help="model file (JSON)")
     rtrain.add_argument("--seed", type=int, default=0, help="random seed (same seed, same model)")
+    rtrain.add_argument(
+        "--suggest-threshold",
+        action="store_true",
+        help="also cross-validate (5-fold) and suggest a threshold for the rule",
+    )
+    rtrain.add_argument(
+        "--max-clean-flagged",
+        type=float,
+        default=0.01,
+        metavar="SHARE",
+        help="for --suggest-threshold: at most this share of clean drafts flagged (default 0.01)",
+    )
     rtrain.set_defaults(handler=_cmd_rules_train)
     rschema = rules_sub.add_parser("schema", help="print the JSON Schema of rules.yaml")
     rschema.set_defaults(handler=_cmd_rules_schema)

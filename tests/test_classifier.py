@@ -192,6 +192,20 @@ def test_rules_train_writes_a_model_the_rules_file_can_use(tmp_path):
     assert "24 drafts (12 labeled)" in proc.stdout
     model = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8")))
     assert model.meta["category"] == "overboard"
+    cv = subprocess.run(
+        [
+            *[sys.executable, "-m", "bot", "rules", "train", str(corpus)],
+            *["--category", "overboard", "-o", str(out), "--suggest-threshold"],
+        ],
+        capture_output=True,
+        text=True,
+        env={"SOCIAL_REVIEW_LOCALE": "en", "PATH": ""},
+        cwd=ROOT,
+    )
+    assert cv.returncode == 0, cv.stderr
+    assert "suggested threshold 0." in cv.stdout and "at most 1% of clean drafts" in cv.stdout
+    suggested = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8"))).meta
+    assert 0 < suggested["suggested_threshold"] < 1
     few = subprocess.run(
         [
             sys.executable,
@@ -211,6 +225,15 @@ def test_rules_train_writes_a_model_the_rules_file_can_use(tmp_path):
         cwd=ROOT,
     )
     assert few.returncode == 2 and "only 0 drafts labeled privacy" in few.stderr
+
+
+def test_a_suggested_threshold_keeps_clean_drafts_under_the_share_asked_for():
+    texts = MOCKING + POLITE
+    labels = [True] * len(MOCKING) + [False] * len(POLITE)
+    threshold, recall = C.suggest_threshold(texts, labels, [not y for y in labels], folds=4)
+    model = C.train(texts, labels)
+    assert 0 < threshold < 1 and 0.5 <= recall <= 1
+    assert sum(model.score(t) >= threshold for t in POLITE) <= 1
 
 
 @pytest.mark.parametrize("category", SHIPPED)

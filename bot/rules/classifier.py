@@ -248,3 +248,32 @@ def train(
     model = Model(weights, bias, n_min, n_max, words)
     model.meta = {"vocab": size, "docs": len(rows), "positives": int(sum(ys))}
     return model if keep is None else model.pruned(keep)
+
+
+def suggest_threshold(
+    texts: Sequence[str],
+    labels: Sequence[bool],
+    clean: Sequence[bool],
+    *,
+    max_clean_flagged: float = 0.01,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Return a threshold and the recall it gives, judged by k-fold cross-validation.
+
+    Each draft is scored by a model trained without it; the threshold is the lowest score
+    at which at most max_clean_flagged of the clean drafts (no category at all) would be
+    flagged. Recall is the share of labeled drafts at or above it.
+    """
+    scores = [0.0] * len(texts)
+    for k in range(folds):
+        train_idx = [i for i in range(len(texts)) if i % folds != k]
+        model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx], seed=seed)
+        for i in range(k, len(texts), folds):
+            scores[i] = model.score(texts[i])
+    clean_scores = sorted((s for s, c in zip(scores, clean, strict=True) if c), reverse=True)
+    allowed = int(max_clean_flagged * len(clean_scores))
+    threshold = clean_scores[allowed] + 1e-6 if allowed < len(clean_scores) else 1e-6
+    positives = [s for s, y in zip(scores, labels, strict=True) if y]
+    recall = sum(s >= threshold for s in positives) / len(positives) if positives else 0.0
+    return threshold, recall
