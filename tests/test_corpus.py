@@ -15,15 +15,18 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# dev*.yaml were used to tune rules.yaml; holdout.yaml and holdout2.yaml were written blind
+# dev*.yaml were used to tune rules.yaml and train its models; holdout*.yaml were written blind
 # (their authors never saw rules.yaml or the other sets) and never shown to whoever tuned the
 # rules, so they estimate how the rules do on drafts nobody has seen. Where a hold-out still
 # falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout.yaml", "approval"): "one paraphrased proposal is not routed (38/39)",
-    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (32/50, 64%)",
-    ("holdout2.yaml", "approval"): "four paraphrased proposals are not routed (39/43)",
+    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (35/39, 89.7%)",
+    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (31/50, 62%)",
+    ("holdout2.yaml", "approval"): "one paraphrased proposal is not routed (42/43)",
+    ("holdout3.yaml", "overboard"): "sarcasm and condescension in new words (48/56, 86%)",
+    ("holdout3.yaml", "competitor"): "disparagement by insinuation (25/30, 83%)",
+    ("holdout3.yaml", "approval"): "one paraphrased proposal is not routed (44/45)",
 }
 
 
@@ -43,7 +46,10 @@ def result_for(name: str):
     return _CACHE[name]
 
 
-CORPORA = ["dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "holdout.yaml", "holdout2.yaml"]
+CORPORA = [
+    *("dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "dev5.yaml"),
+    *("holdout.yaml", "holdout2.yaml", "holdout3.yaml"),
+]
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
