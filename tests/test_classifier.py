@@ -75,15 +75,18 @@ def test_a_trained_model_scores_its_kind_of_draft_high_and_the_rest_low():
     )
 
 
-def test_the_scorer_gives_each_model_the_score_it_gives_alone():
+@pytest.mark.parametrize("warm_up", [0, 10**9], ids=["numpy tables", "plain python"])
+def test_the_scorer_gives_each_model_the_score_it_gives_alone(warm_up):
     models = [
         C.Model.from_dict(json.loads((ROOT / f"bot/data/models/{c}.json").read_text()))
         for c in SHIPPED
     ]
-    scorer = C.Scorer(models)
-    for text in [*MOCKING[:3], *POLITE[:3], "", "Unlike some brands, we test ours."]:
+    scorer = C.Scorer(models, warm_up=warm_up)
+    odd = ["", "a", "🎉" * 5, "https://t.co/x @abc 123 ｺﾗﾎﾞ", "Unlike some brands, we test ours."]
+    for text in [*MOCKING[:3], *POLITE[:3], *odd]:
         alone = [m.score(text) for m in models]
         assert scorer.scores(base_key(text).text) == pytest.approx(alone, abs=1e-9)
+    assert (scorer._np is None) == (warm_up > 0)
 
 
 def _rules_with_model(tmp_path: Path, threshold: float = 0.5) -> Path:

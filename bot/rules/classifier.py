@@ -7,7 +7,7 @@ import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import repeat
 from operator import add
 from typing import Any
 
@@ -131,47 +131,119 @@ class Model:
         )
 
 
-class Scorer:
-    """Scores a draft with several models at once, reading its features once.
+# Every n-gram becomes one integer: its code points in base 0x110000 (three fit in 63 bits),
+# so a draft's features are looked up all at once in a sorted array (numpy), not one by one.
+_BASE = 0x110000
 
-    Every feature any model knows gets one index: a draft's features are looked up in one
-    dict (the costly part: each feature string is hashed once), then each model sums a plain
-    list by those indices. This is on the hot path of every review.
+
+def _gram_code(gram: str) -> int:
+    """Return the integer code of a character n-gram (n <= 3)."""
+    code = 0
+    for ch in gram:
+        code = code * _BASE + ord(ch)
+    return code
+
+
+class Scorer:
+    """Scores a draft with several models at once: the hot path of every review.
+
+    The first few drafts are scored in plain Python (a one-draft `check` should not pay for
+    importing numpy and building tables: ~60 ms). From then on the models' n-gram weights
+    sit in one matrix (a row per feature, a column per model); a draft's n-grams become
+    integer codes with numpy, are found with one sorted search, and every model's sum is one
+    matrix row-sum. Both ways give Model.score's result.
     """
 
-    def __init__(self, models: Sequence[Model]) -> None:
+    # Drafts scored in plain Python before the tables are built.
+    WARM_UP = 8
+
+    def __init__(self, models: Sequence[Model], warm_up: int | None = None) -> None:
         self.models = list(models)
-        # (feature setting, its models, feature -> index, one weight list per model)
+        self._left = self.WARM_UP if warm_up is None else warm_up
         self._groups: list[
-            tuple[tuple[int, int, bool], list[int], dict[str, int], list[list[float]]]
+            tuple[tuple[int, int, bool], list[int], Any, Any, dict[str, int], Any]
         ] = []
-        settings: dict[tuple[int, int, bool], list[int]] = {}
-        for i, m in enumerate(self.models):
-            settings.setdefault((m.n_min, m.n_max, m.words), []).append(i)
-        for setting, members in settings.items():
-            index: dict[str, int] = {}
-            for i in members:
-                for g in self.models[i].weights:
-                    index.setdefault(g, len(index))
-            weights = []
-            for i in members:
-                row = [0.0] * (len(index) + 1)  # the last slot, -1, is "unknown feature"
-                for g, w in self.models[i].weights.items():
-                    row[index[g]] = w
-                weights.append(row)
-            self._groups.append((setting, members, index, weights))
+        self._np: Any = None
 
     def scores(self, key: str) -> list[float]:
         """Return each model's probability for a draft, given its base key."""
+        if self._np is None:
+            if self._left > 0:
+                self._left -= 1
+                return self._plain_scores(key)
+            self._build()
+        return self._table_scores(key)
+
+    def _plain_scores(self, key: str) -> list[float]:
+        cache: dict[tuple[int, int, bool], list[list[str]]] = {}
+        out = []
+        for m in self.models:
+            setting = (m.n_min, m.n_max, m.words)
+            parts = cache.get(setting)
+            if parts is None:
+                parts = cache[setting] = _grams_of_key(key, *setting)
+            out.append(_sigmoid(m._margin(parts)))
+        return out
+
+    def _build(self) -> None:
+        import numpy as np  # only rules files with a classifier, scoring many drafts, pay for it
+
+        groups: list[tuple[tuple[int, int, bool], list[int], Any, Any, dict[str, int], Any]] = []
+        settings: dict[tuple[int, int, bool], list[int]] = {}
+        for i, m in enumerate(self.models):
+            if m.n_max > 3:
+                raise ValueError("the scorer reads n-grams up to 3 characters")
+            settings.setdefault((m.n_min, m.n_max, m.words), []).append(i)
+        for setting, members in settings.items():
+            features = sorted({g for i in members for g in self.models[i].weights})
+            grams = [g for g in features if not g.startswith(_WORD_MARK)]
+            words = [g for g in features if g.startswith(_WORD_MARK)]
+            rows = {g: r for r, g in enumerate(grams + words)}
+            matrix = np.zeros((len(rows) + 1, len(members)))  # the last row: unknown feature
+            for col, i in enumerate(members):
+                for g, w in self.models[i].weights.items():
+                    matrix[rows[g], col] = w
+            codes = np.array([_gram_code(g) for g in grams], dtype=np.int64)
+            order = np.argsort(codes)
+            word_rows = {g: rows[g] for g in words}
+            # n-gram weights in the order of their sorted codes, for the sorted search
+            gram_weights = matrix[order] if len(grams) else matrix[:0]
+            groups.append((setting, members, codes[order], gram_weights, word_rows, matrix))
+        self._groups = groups
+        self._np = np  # last: another thread sees either no tables or complete ones
+
+    def _table_scores(self, key: str) -> list[float]:
+        np = self._np
         out = [0.0] * len(self.models)
-        unknown = repeat(-1)
-        for setting, members, index, weights in self._groups:
-            parts = _grams_of_key(key, *setting)
-            ids = list(chain.from_iterable(map(index.get, part, unknown) for part in parts))
-            scale = 1.0 / math.sqrt(len(ids)) if ids else 0.0
-            for i, row in zip(members, weights, strict=True):
-                total = sum(map(row.__getitem__, ids))
-                out[i] = _sigmoid(self.models[i].bias + total * scale)
+        for (n_min, n_max, words), members, codes, gram_weights, word_rows, matrix in self._groups:
+            t = _fold(key)
+            padded = _BOS + t + _EOS
+            chars = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            gram = chars.astype(np.int64)
+            parts = []
+            for n in range(1, n_max + 1):
+                if n > 1:
+                    gram = gram[:-1] * _BASE + chars[n - 1 :]
+                if n >= n_min:
+                    parts.append(gram)
+            # Sorted needles search a sorted array far faster (the order of a sum is free).
+            found = np.sort(np.concatenate(parts))
+            unknown = len(matrix) - 1
+            count = len(found)
+            total = matrix[unknown]
+            if len(codes):
+                at = np.searchsorted(codes, found).clip(max=len(codes) - 1)
+                total = gram_weights[at[codes[at] == found]].sum(axis=0)
+            if words:
+                word_ids = [
+                    word_rows.get(_WORD_MARK + w, unknown) for w in _WORD.findall(t) if len(w) > 1
+                ]
+                count += len(word_ids)
+                if word_ids:
+                    total = total + matrix[word_ids].sum(axis=0)
+            scale = 1.0 / math.sqrt(count) if count else 0.0
+            for col, i in enumerate(members):
+                out[i] = _sigmoid(self.models[i].bias + float(total[col]) * scale)
         return out
 
 
