@@ -99,6 +99,22 @@ def test_json_offsets_point_into_the_original_text_even_for_disguised_words(rule
     assert result["findings"][2]["suggestion"] == "すごい"
 
 
+def test_social_review_locale_switches_the_findings_messages_too(rules_file):
+    # The rules file is `locale: ja`; the reader asked for English.
+    code, out, _ = run(
+        "check",
+        "--rules",
+        str(rules_file),
+        "-",
+        stdin="collab?",
+        env={"SOCIAL_REVIEW_LOCALE": "en"},
+    )
+    assert code == 1
+    assert "Collaborations need a manager's approval (G5)" in out
+    _, out_ja, _ = run("check", "--rules", str(rules_file), "-", stdin="collab?")
+    assert "コラボは上長の承認が必要です(G5)" in out_ja
+
+
 def test_each_file_is_one_draft_and_exit_code_follows_the_worst_verdict(rules_file, tmp_path):
     ok = tmp_path / "ok.txt"
     ok.write_text("いつもありがとうございます！", encoding="utf-8")

@@ -494,18 +494,20 @@ class RuleSet:
         known_triggers: Mapping[str, list[list[str]] | None] | None = None,
         classifiers: Mapping[int, classifier.Model] | None = None,
         defer_patterns: bool = False,
+        locale: str | None = None,
     ) -> None:
         """Compile model; known_triggers (from pattern_triggers of an earlier load) saves time.
 
         classifiers holds the trained model of each `classifier` rule, by rule index (the
         loader reads them from their files). defer_patterns compiles each pattern on first use;
         only for rules already known to compile (an invalid pattern then fails at that draft).
+        locale overrides the file's `locale` for messages (ja | en).
         """
         self.model = model
         self.source = source
         # Set by the loader: a digest of the classifier model files (part of the cache key).
         self.models_digest = ""
-        self.locale: str = model.locale
+        self.locale: str = locale or model.locale
         self._rules: list[_CompiledRule] = []
         self._metric_rules: list[_CompiledRule] = []
         self._classifier_rules: list[tuple[_CompiledRule, classifier.Model, float]] = []

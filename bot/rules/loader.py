@@ -422,6 +422,7 @@ def load_rules_text(
             known_triggers=known_triggers,
             classifiers=classifiers,
             defer_patterns=verified,
+            locale=locale,
         )
     except PatternErrors as exc:
         problems += _pattern_problems(exc, lines, path, loc, model)
