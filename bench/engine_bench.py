@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
 from engine_common import (
     REPO,
     RESULTS,
@@ -326,12 +327,28 @@ def importtime_top(rules_path: Path, draft: Path, top: int = 8) -> dict[str, Any
     }
 
 
-def section_batch(rules_path: Path, ruleset: RuleSet, plan: Plan, label: str) -> dict[str, Any]:
+def corpus_drafts(n: int) -> list[Draft]:
+    """Return n drafts cycled from the labeled corpora: real lengths (most under 100 chars)."""
+    texts = [
+        item["text"]
+        for path in sorted((REPO / "tests" / "corpus").glob("*.yaml"))
+        for item in yaml.safe_load(path.read_text("utf-8"))
+    ]
+    return [Draft(texts[i % len(texts)], False, False, 0) for i in range(n)]
+
+
+def section_batch(
+    rules_path: Path, ruleset: RuleSet, plan: Plan, label: str, realistic: bool = False
+) -> dict[str, Any]:
     """Whole-process `check --batch` throughput on a JSONL file of 280-char drafts.
 
     Measured with the default (one process per CPU) and with --jobs 1 (one process).
+    realistic: the drafts of the labeled corpora instead, at their real lengths.
     """
-    drafts = make_drafts(plan.batch_drafts, 280, hit_snippets(ruleset), seed=99)
+    if realistic:
+        drafts = corpus_drafts(plan.batch_drafts)
+    else:
+        drafts = make_drafts(plan.batch_drafts, 280, hit_snippets(ruleset), seed=99)
     path = WORK / f"batch-{label}.jsonl"
     write_jsonl(path, drafts)
     cmd = [*social_review_command(), "check", "--rules", str(rules_path), "--batch", str(path)]
@@ -340,6 +357,7 @@ def section_batch(rules_path: Path, ruleset: RuleSet, plan: Plan, label: str) ->
     single = wall_clock([*cmd, "--jobs", "1"], plan.batch_runs)
     return {
         "drafts": len(drafts),
+        "mean_chars": round(sum(len(d.text) for d in drafts) / len(drafts)),
         "cpus": default_jobs(),
         "wall": clock,
         "drafts_per_s": round(len(drafts) / clock["median_s"]),
@@ -509,6 +527,7 @@ def render(results: dict[str, Any]) -> str:
             [
                 label,
                 b["drafts"],
+                b.get("mean_chars", "-"),
                 f"{b['cpus']} (default)",
                 b["wall"]["median_s"],
                 b["drafts_per_s"],
@@ -518,6 +537,7 @@ def render(results: dict[str, Any]) -> str:
             [
                 label,
                 b["drafts"],
+                b.get("mean_chars", "-"),
                 "1 (--jobs 1)",
                 b["wall_one_process"]["median_s"],
                 b["drafts_per_s_one_process"],
@@ -526,7 +546,7 @@ def render(results: dict[str, Any]) -> str:
     out.append(
         table(
             "check --batch throughput (whole process, wall clock incl. start-up)",
-            ["rules", "drafts", "processes", "median s", "drafts/s"],
+            ["rules", "drafts", "mean chars", "processes", "median s", "drafts/s"],
             rows,
         )
     )
@@ -734,6 +754,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["startup"] = section_startup(rules_path, plan)
     step("batch throughput")
     results["batch"] = {"default": section_batch(rules_path, ruleset, plan, "default")}
+    step("batch throughput, corpus drafts at their real length")
+    results["batch"]["default, corpus drafts"] = section_batch(
+        rules_path, ruleset, plan, "corpus", realistic=True
+    )
     step("rule-count scaling")
     scaling, synth_paths = section_rule_scaling(plan, WORK)
     results["rule_scaling"] = scaling

@@ -618,13 +618,18 @@ class RuleSet:
             self._scorer = classifier.Scorer([m for _, m, _ in rules])
         scores = self._scorer.scores(key)
         found: list[Finding] = []
+        sentences: list[tuple[int, int]] | None = None
         for (compiled, trained, threshold), score in zip(rules, scores, strict=True):
             if score < threshold:
                 continue
             # A score has no excerpt of its own: point at the sentence that scores highest.
-            start, end = max(
-                _sentences(safe), key=lambda span: trained.margin(safe[span[0] : span[1]])
-            )
+            if sentences is None:
+                sentences = _sentences(safe)
+            start, end = sentences[0]
+            if len(sentences) > 1:
+                start, end = max(
+                    sentences, key=lambda span: trained.margin(safe[span[0] : span[1]])
+                )
             message = _fill(compiled.message, score=round(score * 100))
             found.append(self._finding(compiled, text, start, end, None, message=message))
         return found
