@@ -17,7 +17,14 @@ from tests.rules_helpers import rules_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["overboard", "competitor", "commitment", "collaboration"]
-DEV = ("dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "dev5.yaml")  # never the hold-outs
+DEV = (
+    "dev.yaml",
+    "dev2.yaml",
+    "dev3.yaml",
+    "dev4.yaml",
+    "dev5.yaml",
+    "dev6.yaml",
+)  # never hold-outs
 
 # A toy corpus with a clear signal: mocking replies (with 笑 and rhetorical questions) against
 # ordinary thanks and notices.

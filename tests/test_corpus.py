@@ -21,12 +21,12 @@ MIN_CLEAN = 0.95
 # falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout.yaml", "overboard"): "sarcasm and mockery without insult words (35/39, 89.7%)",
-    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (31/50, 62%)",
-    ("holdout2.yaml", "approval"): "one paraphrased proposal is not routed (42/43)",
-    ("holdout3.yaml", "overboard"): "sarcasm and condescension in new words (48/56, 86%)",
-    ("holdout3.yaml", "competitor"): "disparagement by insinuation (25/30, 83%)",
-    ("holdout3.yaml", "approval"): "one paraphrased proposal is not routed (44/45)",
+    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (32/50, 64%)",
+    ("holdout2.yaml", "approval"): "two paraphrased proposals are not routed (41/43)",
+    ("holdout3.yaml", "overboard"): "sarcasm and condescension in new words (50/56, 89.3%)",
+    ("holdout3.yaml", "approval"): "two paraphrased proposals are not routed (43/45)",
+    ("holdout4.yaml", "overboard"): "sarcasm and condescension in new words (35/56, 62.5%)",
+    ("holdout4.yaml", "privacy"): "moving a chat off the platform in new words (20/26, 77%)",
 }
 
 
@@ -47,8 +47,8 @@ def result_for(name: str):
 
 
 CORPORA = [
-    *("dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "dev5.yaml"),
-    *("holdout.yaml", "holdout2.yaml", "holdout3.yaml"),
+    *("dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "dev5.yaml", "dev6.yaml"),
+    *("holdout.yaml", "holdout2.yaml", "holdout3.yaml", "holdout4.yaml"),
 ]
 
 
