@@ -248,6 +248,8 @@ def _cmd_rules_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     examples = sum(len(r.examples.match) + len(r.examples.no_match) for r in ruleset.rules)
     locale = forced or ruleset.locale
+    for advice in ruleset.advice:
+        out.write(f"{advice}\n")
     out.write(_t(locale, "rules_ok", path=path, rules=len(ruleset.rules), examples=examples) + "\n")
     return EXIT_OK
 

@@ -248,6 +248,28 @@ def test_rules_check_on_a_good_file_prints_one_summary_line(rules_file):
     assert out.splitlines() == [f"{rules_file}: OK（ルール 3 件、例 6 件すべて期待どおり）"]
 
 
+def test_rules_check_advises_on_a_pattern_that_would_run_on_almost_every_draft(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        rules_yaml(
+            """
+            - id: overboard.vague
+              category: overboard
+              message: {ja: "x", en: "x"}
+              patterns: ['.*は.*ない', '使えない']
+              examples: {match: [これは使えない], no_match: [こんにちは]}
+            """,
+            locale="en",
+        ),
+        encoding="utf-8",
+    )
+    code, out, _ = run("rules", "check", "--rules", str(path))
+    assert code == 0
+    [advice, summary] = out.splitlines()
+    assert advice.startswith(f"{path}:8: rule overboard.vague: (advice) pattern `.*は.*ない`")
+    assert "OK" in summary
+
+
 def test_rules_file_lookup_prefers_flag_then_env_then_cwd_then_packaged(rules_file, tmp_path):
     elsewhere = tmp_path / "empty"
     elsewhere.mkdir()

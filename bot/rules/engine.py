@@ -13,7 +13,7 @@ import re2
 
 from . import classifier, metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
-from .prefilter import trigger_groups
+from .prefilter import trigger_groups, weak
 from .schema import Rule, RulesFile
 from .types import SEVERITY_RANK, Finding, Review
 
@@ -179,6 +179,7 @@ class _Matcher:
         self._pattern_rule: tuple[int, ...] = ()
         self._near_patterns: dict[int, tuple[int, int]] = {}  # pattern -> (rule, context)
         self._always_near: frozenset[tuple[int, int]] = frozenset()
+        self._weak: list[int] = []  # patterns with no distinctive word: they run on most drafts
         self._automaton: ahocorasick.Automaton | None = None
 
     def require_near(self, rule_index: int, contexts: int) -> None:
@@ -235,6 +236,8 @@ class _Matcher:
             else:
                 groups = trigger_groups(source)
             learned[source] = None if groups is None else [sorted(g) for g in groups]
+            if role == _HIT and weak(groups):  # context patterns only run for rules with a hit
+                self._weak.append(i)
             if groups is None:
                 (always_hit if role == _HIT else always_context).append(i)
                 continue
@@ -278,6 +281,10 @@ class _Matcher:
     @property
     def empty(self) -> bool:
         return not self._terms and not self._sources
+
+    def unfiltered(self) -> list[tuple[int, tuple[Any, ...], str]]:
+        """Return (rule index, where in the rule, pattern) of patterns that run on most drafts."""
+        return [(self._sources[i][2], self._sources[i][5], self._sources[i][0]) for i in self._weak]
 
     def scan(self, text: str) -> dict[int, _Hits]:
         """Return the raw spans of every rule that has at least one hit in text."""
@@ -505,8 +512,10 @@ class RuleSet:
         """
         self.model = model
         self.source = source
-        # Set by the loader: a digest of the classifier model files (part of the cache key).
+        # Set by the loader: a digest of the classifier model files (part of the cache key),
+        # and advice that does not refuse the file (patterns that run on every draft).
         self.models_digest = ""
+        self.advice: list[Any] = []
         self.locale: str = locale or model.locale
         self._rules: list[_CompiledRule] = []
         self._metric_rules: list[_CompiledRule] = []
@@ -551,6 +560,14 @@ class RuleSet:
     def rules(self) -> list[Rule]:
         """Return the rules in file order."""
         return list(self.model.rules)
+
+    def unfiltered_patterns(self) -> list[tuple[int, tuple[Any, ...], str]]:
+        """Return the patterns with no distinctive word to look for first: they run on most drafts.
+
+        A rule with `near` cues is left out: it only runs where its cues are.
+        """
+        found = [*self._base.unfiltered(), *self._evasion.unfiltered()]
+        return [f for f in found if not self._rules[f[0]].rule.near_contexts]
 
     def _add_rule(self, compiled: _CompiledRule) -> None:
         rule = compiled.rule

@@ -62,6 +62,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "ja": "モデルファイル {model} を読めません: {detail}（social-review rules train で作り直してください）",
         "en": "cannot read model file {model}: {detail} (make it again with social-review rules train)",
     },
+    "slow": {
+        "ja": "（参考）正規表現 `{pattern}` には目印になる語がなく、ほとんどの下書きで実行されます。2文字以上の決まった語を含めると速くなります",
+        "en": "(advice) pattern `{pattern}` has no distinctive fixed word, so it runs on almost every draft; include a word of two or more letters to make it cheap",
+    },
     "lookaround": {
         "ja": "（先読み・後読みは使えません。not_preceded_by / not_followed_by を使ってください）",
         "en": "(lookarounds are not supported; use not_preceded_by / not_followed_by)",
@@ -428,6 +432,12 @@ def load_rules_text(
         problems += _pattern_problems(exc, lines, path, loc, model)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
     ruleset.models_digest = digest
+    ruleset.advice = [
+        Problem(
+            path, lines.line(("rules", i, *where)), model.rules[i].id, _t(loc, "slow", pattern=p)
+        )
+        for i, where, p in ruleset.unfiltered_patterns()
+    ]
     if verified:
         return ruleset
     problems += _check_examples(ruleset, lines, path, loc)

@@ -37,6 +37,20 @@ _COMMON_WORDS = frozenset(
         "ございます",
         "いたします",
         "まし",
+        "ない",
+        "とは",
+        "には",
+        "では",
+        "での",
+        "まで",
+        "って",
+        "よね",
+        "ので",
+        "のは",
+        "のが",
+        "こと",
+        "もの",
+        "さま",
         "the",
         "is",
         "it",
@@ -62,7 +76,9 @@ _COMMON_WORDS = frozenset(
 
 def _common(literal: str) -> bool:
     """Return True for a literal that occurs in most drafts."""
-    return _COMMON.issuperset(literal) or literal.strip() in _COMMON_WORDS
+    if len(literal) == 1:
+        return literal in _COMMON
+    return literal.strip() in _COMMON_WORDS
 
 
 # RE2 syntax that Python's parser reads differently (or not at all): such a pattern always runs.
@@ -112,20 +128,28 @@ def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
     score, first, a1, b1 = scored[0]
     for score2, second, a2, b2 in scored[1:]:
         # Another part of the pattern, and not so common that it would fire on every draft.
-        if (b2 <= a1 or b1 <= a2) and score2[0] >= 2 and score2[1]:
+        if (b2 <= a1 or b1 <= a2) and score2[0] and score2[1] >= 2:
             return (first, second)
     return (first,)
 
 
+def weak(groups: tuple[frozenset[str], ...] | None) -> bool:
+    """Return True if a pattern with these trigger groups runs on most drafts anyway."""
+    if not groups:
+        return True
+    score = _score(groups[0])
+    return score is None or not score[0]  # only common words or characters to look for
+
+
 def _score(strings: frozenset[str] | None) -> tuple[int, int, int] | None:
-    """Rank a set of required strings: longer shortest string, then rarer, then fewer."""
+    """Rank a set of required strings: rarer, then longer shortest string, then fewer."""
     if not strings:
         return None
     shortest = min(map(len, strings))
     if shortest == 0:
         return None
     rare = not any(_common(x) for x in strings)
-    return (min(shortest, 4), int(rare), -len(strings))
+    return (int(rare), min(shortest, 4), -len(strings))
 
 
 def _best(candidates: list[frozenset[str] | None]) -> frozenset[str] | None:
