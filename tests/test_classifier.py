@@ -16,7 +16,7 @@ from bot.rules.normalize import base_key
 from tests.rules_helpers import rules_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SHIPPED = ["overboard", "competitor", "commitment", "collaboration"]
+SHIPPED = ["overboard", "competitor", "commitment", "collaboration", "privacy"]
 DEV = (
     "dev.yaml",
     "dev2.yaml",
@@ -24,6 +24,7 @@ DEV = (
     "dev4.yaml",
     "dev5.yaml",
     "dev6.yaml",
+    "dev7.yaml",
 )  # never hold-outs
 
 # A toy corpus with a clear signal: mocking replies (with 笑 and rhetorical questions) against
@@ -245,6 +246,19 @@ def test_a_suggested_threshold_keeps_clean_drafts_under_the_share_asked_for():
     model = C.train(texts, labels)
     assert 0 < threshold < 1 and 0.5 <= recall <= 1
     assert sum(model.score(t) >= threshold for t in POLITE) <= 1
+
+
+def test_the_optional_privacy_model_can_be_switched_on_as_the_shipped_file_describes():
+    # rules.yaml ships privacy.model commented out; uncommented, it must load and pass.
+    text = (ROOT / "rules.yaml").read_text("utf-8")
+    block = text[text.index("  # - id: privacy.model") :]
+    rule = "\n".join(line.replace("  # ", "  ", 1) for line in block.splitlines() if line.strip())
+    rs = load_rules_text(rules_yaml("") + rule, "rules.yaml")
+    [only] = rs.rules
+    assert only.id == "privacy.model" and only.classifier is not None
+    assert [
+        f.rule_id for f in rs.review("@yui よかったらLINE交換しませんか？個人的に").findings
+    ] == ["privacy.model"]
 
 
 @pytest.mark.parametrize("category", SHIPPED)

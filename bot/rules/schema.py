@@ -99,7 +99,7 @@ class Classifier(_Strict):
             min_length=1,
             description="A model file from `social-review rules train`, relative to this file, "
             "or `builtin:NAME` for one shipped with social-review (overboard, competitor, "
-            "commitment, collaboration).",
+            "commitment, collaboration, privacy).",
         ),
     ]
     threshold: float = Field(
