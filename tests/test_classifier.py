@@ -182,60 +182,30 @@ def test_rules_train_writes_a_model_the_rules_file_can_use(tmp_path):
         encoding="utf-8",
     )
     out = tmp_path / "mine.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "rules",
-            "train",
-            str(corpus),
-            "--category",
-            "overboard",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env={"SOCIAL_REVIEW_LOCALE": "en", "PATH": ""},
-        cwd=ROOT,
-    )
+
+    def train(category: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                *(sys.executable, "-m", "bot", "rules", "train", str(corpus)),
+                *("--category", category, "-o", str(out), *extra),
+            ],
+            capture_output=True,
+            text=True,
+            env={"SOCIAL_REVIEW_LOCALE": "en", "PATH": ""},
+            cwd=ROOT,
+        )
+
+    proc = train("overboard")
     assert proc.returncode == 0, proc.stderr
     assert "24 drafts (12 labeled)" in proc.stdout
     model = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8")))
     assert model.meta["category"] == "overboard"
-    cv = subprocess.run(
-        [
-            *[sys.executable, "-m", "bot", "rules", "train", str(corpus)],
-            *["--category", "overboard", "-o", str(out), "--suggest-threshold"],
-        ],
-        capture_output=True,
-        text=True,
-        env={"SOCIAL_REVIEW_LOCALE": "en", "PATH": ""},
-        cwd=ROOT,
-    )
+    cv = train("overboard", "--suggest-threshold")
     assert cv.returncode == 0, cv.stderr
     assert "suggested threshold 0." in cv.stdout and "at most 1% of clean drafts" in cv.stdout
     suggested = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8"))).meta
     assert 0 < suggested["suggested_threshold"] < 1
-    few = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "rules",
-            "train",
-            str(corpus),
-            "--category",
-            "privacy",
-            "-o",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        env={"SOCIAL_REVIEW_LOCALE": "en", "PATH": ""},
-        cwd=ROOT,
-    )
+    few = train("privacy")
     assert few.returncode == 2 and "only 0 drafts labeled privacy" in few.stderr
 
 

@@ -212,13 +212,19 @@ def test_the_shipped_file_carries_the_policies_every_feature_reads():
     ]
 
 
-def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(tmp_path):
+def _pattern_rules_file(tmp_path):
+    """Write a one-rule file whose rule is a pattern (the cache tests need one)."""
     rule = GOOD_RULE.replace(
         "terms: [コラボ]", "patterns: ['一緒に.{0,5}(しませんか|やりましょう)']"
     )
     rule = rule.replace('["コラボしませんか"]', '["一緒に何かしませんか"]')
     path = tmp_path / "rules.yaml"
     path.write_text("version: 1\nrules:\n" + rule, encoding="utf-8")
+    return path
+
+
+def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(tmp_path):
+    path = _pattern_rules_file(tmp_path)
     cache = tmp_path / "cache"
     first = load_rules(path, cache_dir=cache)
     [saved] = cache.glob("triggers-*.json")
@@ -239,12 +245,7 @@ def test_pattern_literals_are_remembered_and_a_damaged_cache_changes_no_finding(
 def test_a_file_vouched_for_by_the_cache_compiles_its_patterns_only_when_drafts_need_them(
     tmp_path,
 ):
-    rule = GOOD_RULE.replace(
-        "terms: [コラボ]", "patterns: ['一緒に.{0,5}(しませんか|やりましょう)']"
-    )
-    rule = rule.replace('["コラボしませんか"]', '["一緒に何かしませんか"]')
-    path = tmp_path / "rules.yaml"
-    path.write_text("version: 1\nrules:\n" + rule, encoding="utf-8")
+    path = _pattern_rules_file(tmp_path)
     cache = tmp_path / "cache"
     first = load_rules(path, cache_dir=cache)  # examples run: everything compiled up front
     assert all(p.compiled is not None for p in first._base._patterns)
