@@ -49,6 +49,7 @@ from engine_synth import synthetic_rules
 from bot.batch import default_jobs
 from bot.config import rules_path_from_env
 from bot.rules import RulesError, RuleSet, find_rules_file, load_rules
+from bot.rules.evaluate import parse_corpus
 
 FORBIDDEN = ("slack_sdk", "slack_bolt", "sqlalchemy")
 RULE_COUNTS = (100, 500, 1000, 2000)
@@ -330,9 +331,9 @@ def importtime_top(rules_path: Path, draft: Path, top: int = 8) -> dict[str, Any
 def corpus_drafts(n: int) -> list[Draft]:
     """Return n drafts cycled from the labeled corpora: real lengths (most under 100 chars)."""
     texts = [
-        item["text"]
+        draft.text
         for path in sorted((REPO / "tests" / "corpus").glob("*.yaml"))
-        for item in yaml.safe_load(path.read_text("utf-8"))
+        for draft in parse_corpus(path.read_text("utf-8"), path.name)
     ]
     return [Draft(texts[i % len(texts)], False, False, 0) for i in range(n)]
 
@@ -411,7 +412,6 @@ def section_rule_scaling(plan: Plan, work: Path) -> tuple[dict[str, Any], dict[i
 
 
 def _write_subset(path: Path, data: dict[str, Any], n: int) -> None:
-    import yaml
 
     subset = {**data, "rules": data["rules"][:n]}
     path.write_text(

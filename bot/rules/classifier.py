@@ -23,11 +23,6 @@ _WORD = re.compile(r"[a-z][a-z']*")
 _BOS, _EOS, _WORD_MARK = "\x02", "\x03", "\x01"
 
 
-def normalize(text: str) -> str:
-    """Return the text the features are read from: base key, URLs, mentions and digits folded."""
-    return _fold(base_key(text).text)
-
-
 def _fold(t: str) -> str:
     """Fold a base key's URLs, mentions and digits, and collapse its whitespace."""
     if "http" in t:
@@ -98,11 +93,6 @@ class Model:
     def score(self, text: str) -> float:
         """Return the probability that the draft belongs to the category."""
         return _sigmoid(self.margin(text))
-
-    def pruned(self, keep: int) -> Model:
-        """Return a copy keeping only the `keep` weights of largest magnitude."""
-        top = sorted(self.weights.items(), key=lambda kv: -abs(kv[1]))[:keep]
-        return Model(dict(top), self.bias, self.n_min, self.n_max, self.words, dict(self.meta))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the model as JSON-ready data."""
@@ -247,11 +237,6 @@ class Scorer:
         return out
 
 
-def score_many(models: Sequence[Model], text: str, key: str | None = None) -> list[float]:
-    """Return each model's probability for a draft (see Scorer to score many drafts)."""
-    return Scorer(models).scores(base_key(text).text if key is None else key)
-
-
 def _vectorize(
     grams: list[str], index: dict[str, int], scale: float
 ) -> tuple[list[int], list[float]]:
@@ -274,9 +259,7 @@ def train(
     epochs: int = 10,
     l2: float = 3e-3,
     learning_rate: float = 0.5,
-    positive_weight: float = 1.0,
     min_count: int = 3,
-    keep: int | None = None,
     seed: int = 0,
 ) -> Model:
     """Fit a binary logistic regression with L2 by AdaGrad SGD on n-grams seen in `min_count` drafts."""
@@ -306,8 +289,6 @@ def train(
             idx, vals = rows[k]
             z = bias + sum(w[j] * v for j, v in zip(idx, vals, strict=True))
             err = _sigmoid(z) - ys[k]
-            if ys[k]:
-                err *= positive_weight
             # L2 is applied lazily: only to the weights of features present in this draft.
             for j, v in zip(idx, vals, strict=True):
                 grad = err * v + l2 * w[j]
@@ -319,7 +300,7 @@ def train(
     weights = {vocab[j]: wj for j, wj in enumerate(w) if wj != 0.0}
     model = Model(weights, bias, n_min, n_max, words)
     model.meta = {"vocab": size, "docs": len(rows), "positives": int(sum(ys))}
-    return model if keep is None else model.pruned(keep)
+    return model
 
 
 def suggest_threshold(

@@ -95,16 +95,6 @@ _EMPTY = _Info(frozenset({""}), None)
 _UNKNOWN = _Info(None, None)
 
 
-def triggers(source: str) -> frozenset[str] | None:
-    """Return strings of which every match of source contains one, or None if unknown.
-
-    source is the normalized pattern as compiled (case-insensitive); triggers are lower case,
-    to be found in the lower-cased key the pattern runs on.
-    """
-    groups = trigger_groups(source)
-    return groups[0] if groups else None
-
-
 def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
     """Return one or two sets of strings; every match of source contains one of each set.
 
