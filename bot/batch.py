@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .rules import RuleSet
 
@@ -36,28 +37,44 @@ _ERROR_TEXT: ErrorText | None = None
 def review_chunk(ruleset: RuleSet, lines: list[tuple[int, str]], error_text: ErrorText) -> Chunk:
     """Review numbered JSONL lines; a line that is not a draft becomes an error line."""
     out: list[str] = []
-    flagged = bad = False
-    dumps = json.dumps
+    drafts: list[tuple[int, Any, str]] = []  # (where its line goes in out, id, text)
+    bad = False
+    dumps = _dumps
     for n, line in lines:
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
             message = error_text("batch_json", n, exc.msg)
-            out.append(dumps({"id": None, "line": n, "error": message}, ensure_ascii=False))
+            out.append(dumps({"id": None, "line": n, "error": message}))
             bad = True
             continue
         draft_id = item.get("id") if isinstance(item, dict) else None
         text = item.get("text") if isinstance(item, dict) else None
         if not isinstance(text, str):
             message = error_text("batch_text", n, "")
-            out.append(dumps({"id": draft_id, "line": n, "error": message}, ensure_ascii=False))
+            out.append(dumps({"id": draft_id, "line": n, "error": message}))
             bad = True
             continue
-        review = ruleset.review(text)
+        drafts.append((len(out), draft_id, text))
+        out.append("")  # filled in below
+    # The whole chunk at once: the classifier scores every draft in one pass.
+    reviews = ruleset.review_many([text for _, _, text in drafts])
+    flagged = False
+    for (slot, draft_id, _), review in zip(drafts, reviews, strict=True):
         flagged = flagged or review.verdict in ("block", "approval")
-        out.append(dumps(review.to_dict(draft_id), ensure_ascii=False))
+        out[slot] = dumps(review.to_dict(draft_id))
     out.append("")
     return Chunk("\n".join(out), flagged, bad)
+
+
+def _dumps(obj: Any) -> str:
+    """Return one JSON line; a lone surrogate (from a broken client) is written escaped."""
+    line = json.dumps(obj, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(obj)  # \udXXX escapes: still valid JSON, and writable
+    return line
 
 
 def _worker_chunk(lines: list[tuple[int, str]]) -> Chunk:
@@ -101,7 +118,9 @@ def review_lines(
         for chunk in _chunks(lines):
             yield review_chunk(ruleset, chunk, error_text)
         return
-    # Workers are forked after the rules are loaded: they share the compiled rule set.
+    # Workers are forked after the rules are loaded and every lazy part of them is built:
+    # they share the compiled rule set instead of each compiling its own copy.
+    ruleset.prepare_all()
     _RULESET, _ERROR_TEXT = ruleset, error_text
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:

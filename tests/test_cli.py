@@ -158,6 +158,21 @@ def test_a_broken_batch_line_is_reported_in_place_and_the_rest_still_checked(rul
     assert rows[1]["line"] == 2
 
 
+def test_a_batch_line_with_a_lone_surrogate_is_reviewed_and_written_as_valid_json(
+    rules_file, tmp_path
+):
+    # "\ud83d" alone is half an emoji, as a broken client may send, here in the draft and in
+    # the id that is echoed back; the input lines are valid JSON, so the output must be too.
+    batch = tmp_path / "drafts.jsonl"
+    batch.write_text('{"id": "x\\ud83d", "text": "collab \\ud83d"}\n{"id": 2, "text": "ok"}\n')
+    code, out, err = run("check", "--rules", str(rules_file), "--batch", str(batch))
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1, err
+    assert [r["verdict"] for r in rows] == ["approval", "ok"]
+    assert rows[0]["id"] == "x\ud83d"
+    assert rows[0]["findings"][0]["excerpt"] == "collab"
+
+
 def test_a_large_batch_on_several_processes_gives_the_same_lines_in_the_same_order(
     rules_file, tmp_path
 ):
@@ -325,3 +340,20 @@ def test_usage_errors_exit_2():
     code, _, err = run("check", "--format", "xml")
     assert code == 2
     assert "invalid choice" in err
+
+
+def test_a_batch_line_is_what_checking_that_draft_alone_prints(rules_file, tmp_path):
+    drafts = ["collab?", "", "\u200bヤバい", "ｺﾗﾎﾞ 090-1234-5678", "ok"]
+    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(drafts)]
+    lines.insert(2, "[1, 2]")  # not a draft: its error stays between its neighbours
+    batch = tmp_path / "drafts.jsonl"
+    batch.write_text("\n".join(lines), encoding="utf-8")
+    _, out, _ = run("check", "--rules", str(rules_file), "--batch", str(batch), "--jobs", "1")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert "error" in rows[2] and rows[2]["line"] == 3
+    del rows[2]
+    for i, (row, text) in enumerate(zip(rows, drafts, strict=True)):
+        _, alone, _ = run("check", "--rules", str(rules_file), "--format", "jsonl", stdin=text)
+        expected = json.loads(alone)
+        expected["id"] = i
+        assert row == expected

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twitter_text import parse_tweet
 
-from bot.rules.metrics import _x_length_library, measure, x_weighted_length
+from bot.rules.metrics import (
+    _emoji_data,
+    _emoji_sequences,
+    _x_length_library,
+    measure,
+    x_weighted_length,
+)
 
 PIECES = [
     "a", "Z", " ", "あ", "ア", "漢", "。", ".", "、", "！", "ｶ", "ﾞ", "😀", "🙏", "☀", "✨",
@@ -54,3 +60,29 @@ def test_twitter_text_stays_importable_after_the_engine_loaded_only_its_url_extr
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "3 ['a.com']", out.stderr
+
+
+EMOJI_PIECES = [
+    "👨‍👩‍👧", "👨", "\u200d", "👩", "🇯🇵", "🇯", "1️⃣", "1", "#", "\ufe0f", "\u20e3", "👋🏻", "🏻",
+    "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f", "❤️", "❤", "☺", "a", "あ",
+    " ", "😀", "©", "\ufe0e", "*",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from(EMOJI_PIECES), max_size=60).map("".join))
+def test_emoji_found_run_by_run_are_those_a_whole_text_search_finds(text):
+    automaton = _emoji_data()[0]
+    whole = [(end - size + 1, end + 1) for end, size in automaton.iter_long(text)]
+    assert _emoji_sequences(text) == whole
+
+
+def test_every_multi_code_point_emoji_holds_a_sequence_part():
+    # Otherwise _emoji_sequences falls back to searching the whole text (still right, slower).
+    assert _emoji_data()[2]
+
+
+def test_a_url_seen_before_is_counted_the_same_from_the_cache():
+    text = "詳しくは https://example.com/a_(b) と www.example.co.jp/x を見てね"
+    first = x_weighted_length(text, 280)
+    assert x_weighted_length(text, 280) == first == (parse_tweet(text).weightedLength, len(text))

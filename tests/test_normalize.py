@@ -46,6 +46,10 @@ def test_evasion_key_joins_spaced_out_letters_and_folds_kana():
 def test_evasion_key_keeps_ordinary_english_word_spacing():
     assert evasion_key(base_key("you are a stupid company")).text == "you are a stupid company"
     assert evasion_key(base_key("I am a fan")).text == "i am a fan"
+    # Two single letters are not a spaced-out word: a handle's last letter and "I".
+    assert evasion_key(base_key("@sam_l I promise")).text == "@sam_l i promise"
+    assert evasion_key(base_key("plan b a deal")).text == "plan b a deal"
+    assert evasion_key(base_key("x y z")).text == "xyz"  # three in a row are
 
 
 def test_patterns_keep_ascii_syntax_and_normalize_japanese_literals():
@@ -93,3 +97,71 @@ def test_the_per_character_fast_path_agrees_with_cluster_by_cluster_normalizatio
 
     fast, slow = base_key(text), _base_key_clusters(text)
     assert (fast.text, fast.starts, fast.ends) == (slow.text, slow.starts, slow.ends)
+
+
+def _per_character_key(text):
+    """The key as normalize.base_key built it before segments: every offset listed (reference)."""
+    import unicodedata
+
+    from bot.rules.normalize import _ATTACH, _FOLD_TABLE, _fold_char
+
+    table = _FOLD_TABLE
+    chars, starts, ends = [], [], []
+    i, n = 0, len(text)
+    while i < n:
+        folded = table[ord(text[i])]
+        if folded is not _ATTACH:
+            chars.extend(folded)
+            starts.extend([i] * len(folded))
+            ends.extend([i + 1] * len(folded))
+            i += 1
+            continue
+        j = i + 1
+        while j < n and table[ord(text[j])] is _ATTACH:
+            j += 1
+        if i == 0:
+            for k in range(i, j):
+                alone = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[k]))
+                chars.extend(alone)
+                starts.extend([k] * len(alone))
+                ends.extend([k + 1] * len(alone))
+        else:
+            base = i - 1
+            while starts and starts[-1] == base:
+                chars.pop()
+                starts.pop()
+                ends.pop()
+            cluster = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[base:j]))
+            chars.extend(cluster)
+            starts.extend([base] * len(cluster))
+            ends.extend([j] * len(cluster))
+        i = j
+    return "".join(chars), tuple(starts), tuple(ends)
+
+
+# Characters whose fold is not one character (ｶﾞ, ㈱, zero-width) among ordinary ones.
+IRREGULAR_PIECES = ["a", "B", "あ", "カ", "ｶ", "ﾞ", "ﾟ", "\u3099", "e", "\u0301", "\u200b", "\u200d",
+                    "\ufe0f", "㈱", "ﬁ", "〜", "😀", "👨", "\u00ad", "Å"]  # fmt: skip
+IRREGULAR = st.text(alphabet=st.sampled_from([*IRREGULAR_PIECES, " ", "…"]), max_size=40)
+
+
+@given(st.one_of(IRREGULAR, st.text(max_size=60)))
+def test_segments_map_every_key_character_as_the_per_character_lists_did(text):
+    key = base_key(text)
+    text_, starts, ends = _per_character_key(text)
+    assert key.text == text_
+    # Spans read from the segments (lazily), then from the spelled-out tuples.
+    spans = [key.span(i, i + 1) for i in range(len(key.text))]
+    assert spans == list(zip(starts, ends, strict=True))
+    assert (key.starts, key.ends) == (starts, ends)
+    if key.text:
+        assert key.span(0, len(key.text)) == (starts[0], ends[-1])
+
+
+@given(st.text(alphabet=st.sampled_from(IRREGULAR_PIECES), max_size=40))
+def test_an_evasion_key_without_separators_keeps_the_base_keys_map(text):
+    key = evasion_key(base_key(text))
+    _, starts, ends = _per_character_key(text)
+    assert [key.span(i, i + 1) for i in range(len(key.text))] == list(
+        zip(starts, ends, strict=True)
+    )

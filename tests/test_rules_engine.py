@@ -398,3 +398,70 @@ def test_a_term_written_in_mixed_kana_still_matches_as_written_and_in_hiragana()
         """
     )
     assert rule_ids(rs, "その服キモいです") == ["overboard.kimoi"]
+
+
+@pytest.fixture(scope="module")
+def shipped_pair():
+    """Two separately loaded copies of the shipped rules (each scorer warms up on its own)."""
+    from pathlib import Path
+
+    from bot.rules import load_rules
+
+    path = Path(__file__).resolve().parent.parent / "rules.yaml"
+    return load_rules(path), load_rules(path)
+
+
+def _varied_drafts():
+    import random
+
+    rnd = random.Random(3)
+    pieces = [
+        "今度コラボしませんか？", "ｺﾗﾎﾞ", "コ・ラ・ボ", "バ カ", "キモい", "ご予約ありがとうございます。",
+        "Wanna collab?", "DM me your LINE", "090-1234-5678", "https://example.com/a?b=1 ", "@acme_jp ",
+        "\u200b", "\u200d", "👨‍👩‍👧", "❤️", "🇯🇵", "ｶﾞ", "e\u0301", "㈱", "〜", "\r\n", "…", "＃新商品 ",
+        "他社さんの新作、正直微妙ですね笑", "We can give you a full refund today!", " ", "\ud800",
+    ]  # fmt: skip
+    drafts = ["", " ", "\u200b", "\ud800", "\udfff 本日はありがとうございました", "ﾞ", "a", "😀" * 3]
+    for _ in range(150):
+        drafts.append("".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 25))))
+    drafts.append("コラボ" + "あ" * 100_000 + " collab")
+    drafts.append(("バカ、コラボしませんか？ " * 9000)[:100_000])
+    return drafts
+
+
+def test_reviewing_many_drafts_at_once_gives_what_each_review_gives(shipped_pair):
+    one_by_one, together = shipped_pair
+    drafts = _varied_drafts()
+    # Past the scorer's plain-Python warm-up, across several numpy passes, then one draft alone.
+    expected = [one_by_one.review(t) for t in drafts]
+    assert together.review_many(drafts) == expected
+    assert together.review_many(drafts[10:11]) == [one_by_one.review(drafts[10])]
+    assert together.review_many([]) == []
+    flagged = [r for r in expected if r.findings]
+    assert len(flagged) > len(drafts) // 2  # the drafts exercise the rules, not just the path
+    assert any(f.rule_id.endswith(".model") for r in expected for f in r.findings)
+
+
+def test_review_many_without_classifier_rules_reviews_draft_by_draft(collab):
+    drafts = ["今度コラボしませんか？", "", "社内のコラボレーションツール", "\ud800コラボ"]
+    assert collab.review_many(drafts) == [collab.review(t) for t in drafts]
+
+
+def test_preparing_everything_up_front_changes_no_review(shipped_pair, tmp_path):
+    # check --batch calls prepare_all() before forking its workers: every deferred pattern is
+    # compiled and the scorer's tables built once, in the parent. Reviews must not change.
+    from pathlib import Path
+
+    from bot.rules import load_rules
+
+    shipped = Path(__file__).resolve().parent.parent / "rules.yaml"
+    load_rules(shipped, cache_dir=tmp_path)  # vouches for the file: the next load defers
+    deferred = load_rules(shipped, cache_dir=tmp_path)
+    patterns = [*deferred._base._patterns, *deferred._evasion._patterns]
+    assert any(p.compiled is None for p in patterns)
+    deferred.prepare_all()
+    assert all(p.compiled is not None for p in patterns)
+    assert deferred._scorer is not None and deferred._scorer._np is not None
+    drafts = _varied_drafts()
+    one_by_one, _ = shipped_pair
+    assert deferred.review_many(drafts) == [one_by_one.review(t) for t in drafts]

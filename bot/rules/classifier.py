@@ -33,6 +33,24 @@ def _fold(t: str) -> str:
     return " ".join(t.split())
 
 
+# Between drafts folded together: the line breaks end any URL or mention, and no draft holds
+# a NUL (checked), so the folds cannot reach across it.
+_APART = "\n\x00\n"
+
+
+def _fold_many(keys: Sequence[str]) -> list[str]:
+    """Return _fold of each base key, folding them all in one pass of each regex."""
+    joined = _APART.join(keys)
+    if len(keys) < 2 or "\x00" in joined:
+        return [_fold(key) for key in keys]
+    if "http" in joined:
+        joined = _URL.sub("u", joined)
+    if "@" in joined:
+        joined = _MENTION.sub("@", joined)
+    joined = _DIGITS.sub("0", joined)
+    return [" ".join(t.split()) for t in joined.split(_APART)]
+
+
 def _grams(text: str, n_min: int, n_max: int, words: bool) -> list[list[str]]:
     """Return the draft's features as one list per n-gram length, then English words."""
     return _grams_of_key(base_key(text).text, n_min, n_max, words)
@@ -134,14 +152,23 @@ def _gram_code(gram: str) -> int:
     return code
 
 
+# Multiplicative hashing (Fibonacci) of n-gram codes into a power-of-two table.
+_HASH_MULT = 0x9E3779B97F4A7C15
+_EMPTY = -1  # an empty slot: codes are never negative
+# Drafts scored per numpy pass in Scorer._table_scores.
+_TABLE_DRAFTS = 64
+
+
 class Scorer:
-    """Scores a draft with several models at once: the hot path of every review.
+    """Scores drafts with several models at once: the hot path of every review.
 
     The first few drafts are scored in plain Python (a one-draft `check` should not pay for
     importing numpy and building tables: ~60 ms). From then on the models' n-gram weights
-    sit in one matrix (a row per feature, a column per model); a draft's n-grams become
-    integer codes with numpy, are found with one sorted search, and every model's sum is one
-    matrix row-sum. Both ways give Model.score's result.
+    sit in one matrix (a row per feature, in the order of the features' integer codes, a
+    column per model); drafts' n-grams become integer codes with numpy, are found in a hash
+    table, and each model's sum is a per-draft bincount. Both ways give Model.score's
+    result; the tables add a draft's weights in the same order whether it is scored alone
+    or with others (by feature code), so a score does not depend on its batch.
     """
 
     # Drafts scored in plain Python before the tables are built.
@@ -150,19 +177,26 @@ class Scorer:
     def __init__(self, models: Sequence[Model], warm_up: int | None = None) -> None:
         self.models = list(models)
         self._left = self.WARM_UP if warm_up is None else warm_up
-        self._groups: list[
-            tuple[tuple[int, int, bool], list[int], Any, Any, dict[str, int], Any]
-        ] = []
+        self._groups: list[_Group] = []
         self._np: Any = None
 
     def scores(self, key: str) -> list[float]:
         """Return each model's probability for a draft, given its base key."""
-        if self._np is None:
-            if self._left > 0:
-                self._left -= 1
-                return self._plain_scores(key)
-            self._build()
-        return self._table_scores(key)
+        return self.scores_many([key])[0]
+
+    def scores_many(self, keys: Sequence[str]) -> list[list[float]]:
+        """Return each model's probability for each draft, as scores() one by one would."""
+        out: list[list[float]] = []
+        i = 0
+        while self._np is None and self._left > 0 and i < len(keys):
+            self._left -= 1
+            out.append(self._plain_scores(keys[i]))
+            i += 1
+        if i < len(keys):
+            if self._np is None:
+                self._build()
+            out.extend(self._table_scores(keys[i:] if i else keys))
+        return out
 
     def _plain_scores(self, key: str) -> list[float]:
         cache: dict[tuple[int, int, bool], list[list[str]]] = {}
@@ -175,10 +209,15 @@ class Scorer:
             out.append(_sigmoid(m._margin(parts)))
         return out
 
+    def build(self) -> None:
+        """Build the numpy tables now rather than after the warm-up drafts."""
+        if self._np is None:
+            self._build()
+
     def _build(self) -> None:
         import numpy as np  # only rules files with a classifier, scoring many drafts, pay for it
 
-        groups: list[tuple[tuple[int, int, bool], list[int], Any, Any, dict[str, int], Any]] = []
+        groups: list[_Group] = []
         settings: dict[tuple[int, int, bool], list[int]] = {}
         for i, m in enumerate(self.models):
             if m.n_max > 3:
@@ -194,18 +233,46 @@ class Scorer:
                 for g, w in self.models[i].weights.items():
                     matrix[rows[g], col] = w
             codes = np.array([_gram_code(g) for g in grams], dtype=np.int64)
-            order = np.argsort(codes)
+            order = np.argsort(codes, kind="stable")
+            # n-gram weights in the order of their sorted codes, one contiguous array per model
+            by_code = matrix[order] if len(grams) else matrix[:0]
             word_rows = {g: rows[g] for g in words}
-            # n-gram weights in the order of their sorted codes, for the sorted search
-            gram_weights = matrix[order] if len(grams) else matrix[:0]
-            groups.append((setting, members, codes[order], gram_weights, word_rows, matrix))
+            groups.append(
+                _Group(
+                    setting,
+                    members,
+                    codes[order],
+                    by_code,
+                    _hash_table(np, codes[order]),
+                    by_code.T.copy(),
+                    word_rows,
+                    matrix,
+                )
+            )
         self._groups = groups
         self._np = np  # last: another thread sees either no tables or complete ones
 
-    def _table_scores(self, key: str) -> list[float]:
+    def _table_scores(self, keys: Sequence[str]) -> list[list[float]]:
+        if len(keys) == 1:
+            return [self._table_one(keys[0])]
+        out: list[list[float]] = []
+        # A few dozen drafts per numpy pass: fewer calls per draft, arrays still in cache.
+        for i in range(0, len(keys), _TABLE_DRAFTS):
+            out.extend(self._table_batch(keys[i : i + _TABLE_DRAFTS]))
+        return out
+
+    def _table_one(self, key: str) -> list[float]:
+        """Score one draft: a sorted search costs fewer numpy calls than the hash table."""
         np = self._np
         out = [0.0] * len(self.models)
-        for (n_min, n_max, words), members, codes, gram_weights, word_rows, matrix in self._groups:
+        for group in self._groups:
+            n_min, n_max, words = group.setting
+            codes, gram_weights, word_rows, matrix = (
+                group.codes,
+                group.by_code,
+                group.word_rows,
+                group.matrix,
+            )
             t = _fold(key)
             padded = _BOS + t + _EOS
             chars = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
@@ -232,9 +299,144 @@ class Scorer:
                 if word_ids:
                     total = total + matrix[word_ids].sum(axis=0)
             scale = 1.0 / math.sqrt(count) if count else 0.0
-            for col, i in enumerate(members):
+            for col, i in enumerate(group.members):
                 out[i] = _sigmoid(self.models[i].bias + float(total[col]) * scale)
         return out
+
+    def _table_batch(self, keys: Sequence[str]) -> list[list[float]]:
+        """Score drafts together: n-grams found in a hash table, summed per draft."""
+        np = self._np
+        out = [[0.0] * len(self.models) for _ in keys]
+        n_drafts = len(keys)
+        folded = _fold_many(keys)
+        padded = "".join([_BOS + t + _EOS for t in folded])
+        chars = np.frombuffer(padded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        sizes = np.array([len(t) + 2 for t in folded], dtype=np.int64)
+        ends = np.cumsum(sizes)
+        for group in self._groups:
+            n_min, n_max, words = group.setting
+            n_rows = max(group.gram_weights.shape[1], 1)
+            # Each character's draft, as the high part of a sort key: draft, then feature row.
+            base = np.repeat(np.arange(0, n_drafts * n_rows, n_rows, dtype=np.int64), sizes)
+            gram = chars.astype(np.int64)
+            levels = []
+            counts = np.zeros(n_drafts, dtype=np.int64)
+            for n in range(1, n_max + 1):
+                if n > 1:
+                    gram = gram[:-1] * _BASE + chars[n - 1 :]
+                if n >= n_min:
+                    levels.append((n, gram))
+                    counts += np.maximum(sizes - n + 1, 0)
+            rows = _lookup(np, group.table, np.concatenate([g for _, g in levels]))
+            offset = 0
+            for n, g in levels:
+                # The last n - 1 starts of each draft run into the next draft: not its n-grams.
+                for back in range(1, n):
+                    crossing = ends - back
+                    rows[offset + crossing[crossing < len(g)]] = -1
+                offset += len(g)
+            known = rows >= 0
+            starts = np.concatenate([base[: len(g)] for _, g in levels])
+            # Each draft's known n-grams in code order: the order Model.margin's table sum
+            # has always added them in, so a score never depends on its batch.
+            order = np.sort(starts[known] + rows[known])
+            owner = order // n_rows
+            row = order - owner * n_rows
+            totals = [
+                np.bincount(owner, weights=column.take(row), minlength=n_drafts)
+                for column in group.gram_weights
+            ]
+            if words:
+                unknown = len(group.matrix) - 1
+                word_ids: list[int] = []
+                word_owner: list[int] = []
+                for d, t in enumerate(folded):
+                    ids = [
+                        group.word_rows.get(_WORD_MARK + w, unknown)
+                        for w in _WORD.findall(t)
+                        if len(w) > 1
+                    ]
+                    if ids:
+                        word_ids += ids
+                        word_owner += [d] * len(ids)
+                        counts[d] += len(ids)
+                if word_ids:
+                    picked = group.matrix[word_ids].T
+                    totals = [
+                        total + np.bincount(word_owner, weights=column, minlength=n_drafts)
+                        for total, column in zip(totals, picked, strict=True)
+                    ]
+            scales = [1.0 / math.sqrt(c) if c else 0.0 for c in counts.tolist()]
+            for i, total in zip(group.members, totals, strict=True):
+                bias = self.models[i].bias
+                for d, (value, scale) in enumerate(zip(total.tolist(), scales, strict=True)):
+                    out[d][i] = _sigmoid(bias + value * scale)
+        return out
+
+
+@dataclass(slots=True)
+class _Group:
+    """The tables of the models that read the same features (n-gram sizes, words)."""
+
+    setting: tuple[int, int, bool]
+    members: list[int]  # model indices, one column each
+    codes: Any  # the n-grams' integer codes, sorted
+    by_code: Any  # (n-grams, models): the n-grams' weights in the order of their codes
+    table: tuple[Any, Any, int, int]  # hash table of codes: see _hash_table
+    gram_weights: Any  # by_code transposed: one contiguous row per model
+    word_rows: dict[str, int]  # word feature -> its row in matrix
+    matrix: Any  # (features + 1, models): every weight; the last row is all zeros
+
+
+def _hash_table(np: Any, codes: Any) -> tuple[Any, Any, int, int]:
+    """Return (keys, rows, shift, mask): an open-addressing table of sorted codes to positions.
+
+    A code present twice keeps its first position, as a sorted search would find.
+    """
+    bits = max(4, (4 * max(len(codes), 1) - 1).bit_length())  # at most a quarter full
+    size = 1 << bits
+    keys = np.full(size, _EMPTY, dtype=np.int64)
+    rows = np.full(size, -1, dtype=np.int64)
+    mask = size - 1
+    unique, first = np.unique(codes, return_index=True)
+    slot = _home(np, unique, 64 - bits)
+    pending = np.arange(len(unique))
+    while len(pending):  # linear probing, settled round by round
+        free = keys[slot[pending]] == _EMPTY
+        taking = pending[free]
+        slots, winner = np.unique(slot[taking], return_index=True)
+        keys[slots] = unique[taking[winner]]
+        rows[slots] = first[taking[winner]]
+        placed = np.zeros(len(unique), dtype=bool)
+        placed[taking[winner]] = True
+        pending = pending[~placed[pending]]
+        slot[pending] = (slot[pending] + 1) & mask
+    return keys, rows, 64 - bits, mask
+
+
+def _home(np: Any, codes: Any, shift: int) -> Any:
+    """Return the first slot of each code in a table of 2**(64 - shift) slots."""
+    hashed = np.ascontiguousarray(codes).view(np.uint64) * np.uint64(_HASH_MULT)
+    return (hashed >> np.uint64(shift)).view(np.int64)
+
+
+def _lookup(np: Any, table: tuple[Any, Any, int, int], codes: Any) -> Any:
+    """Return the position of each code in the table's sorted codes, or -1 if absent."""
+    keys, rows, shift, mask = table
+    slot = _home(np, codes, shift)
+    seen = keys[slot]
+    found = rows[slot]  # -1 in empty slots
+    # A slot held by another code: probe on (rare at a quarter full).
+    todo = np.flatnonzero((seen != codes) & (seen != _EMPTY))
+    while len(todo):
+        found[todo] = -1
+        at = (slot[todo] + 1) & mask
+        slot[todo] = at
+        seen = keys[at]
+        hit = seen == codes[todo]
+        found[todo[hit]] = rows[at[hit]]
+        todo = todo[~hit & (seen != _EMPTY)]
+    return found
 
 
 def _vectorize(
@@ -303,6 +505,16 @@ def train(
     return model
 
 
+def fold_of(n: int, folds: int, groups: Sequence[int] | None = None) -> list[int]:
+    """Return each item's cross-validation fold; items of one group always share a fold."""
+    if groups is None:
+        return [i % folds for i in range(n)]
+    if len(groups) != n:
+        raise ValueError("groups and items differ in length")
+    order = {g: k for k, g in enumerate(dict.fromkeys(groups))}
+    return [order[g] % folds for g in groups]
+
+
 def suggest_threshold(
     texts: Sequence[str],
     labels: Sequence[bool],
@@ -311,21 +523,32 @@ def suggest_threshold(
     max_clean_flagged: float = 0.01,
     folds: int = 5,
     seed: int = 0,
+    groups: Sequence[int] | None = None,
+    already_flagged: Sequence[bool] | None = None,
 ) -> tuple[float, float]:
     """Return a threshold and the recall it gives, judged by k-fold cross-validation.
 
     Each draft is scored by a model trained without it; the threshold is the lowest score
     at which at most max_clean_flagged of the clean drafts (no category at all) would be
-    flagged. Recall is the share of labeled drafts at or above it.
+    flagged. Recall is the share of labeled drafts at or above it. With `groups` (say, which
+    corpus file each draft came from) a group is never split across folds, so each draft is
+    scored by a model that saw none of its writer's drafts: thresholds that hold for new writers.
+    With `already_flagged` (drafts other rules flag anyway) the share counts only the clean
+    drafts this model would add to those: the false alarms it costs beside the other rules.
     """
+    fold = fold_of(len(texts), folds, groups)
     scores = [0.0] * len(texts)
-    for k in range(folds):
-        train_idx = [i for i in range(len(texts)) if i % folds != k]
+    for k in sorted(set(fold)):
+        train_idx = [i for i in range(len(texts)) if fold[i] != k]
         model = train([texts[i] for i in train_idx], [labels[i] for i in train_idx], seed=seed)
-        for i in range(k, len(texts), folds):
-            scores[i] = model.score(texts[i])
-    clean_scores = sorted((s for s, c in zip(scores, clean, strict=True) if c), reverse=True)
-    allowed = int(max_clean_flagged * len(clean_scores))
+        for i in range(len(texts)):
+            if fold[i] == k:
+                scores[i] = model.score(texts[i])
+    flagged = already_flagged or [False] * len(texts)
+    clean_scores = sorted(
+        (s for s, c, f in zip(scores, clean, flagged, strict=True) if c and not f), reverse=True
+    )
+    allowed = int(max_clean_flagged * sum(clean))
     threshold = clean_scores[allowed] + 1e-6 if allowed < len(clean_scores) else 1e-6
     positives = [s for s, y in zip(scores, labels, strict=True) if y]
     recall = sum(s >= threshold for s in positives) / len(positives) if positives else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -73,6 +73,19 @@ def _reason(exc: Exception) -> str:
         reason = reason.decode("utf-8", "replace")
     return str(reason)
 
+
+# pyahocorasick finds a node's child by a linear search through its children, in the order
+# they were added, and the root has hundreds (one per first character of any term). Children
+# for the characters drafts use most, added first, make the search for them short: either
+# they start a term or they lead to a dummy word (the character, then _NEVER) that matches
+# nothing a rule cares about. Hiragana by frequency, punctuation, ASCII by English frequency.
+_COMMON_CHARS = (
+    "のにはをたがでてとしいかるなすまっんらあうれさこもりくごおけせよきちつだどみそめねわやろえほばじぶぎゃゅょ"
+    "。、！？!?ー・「」（）\n 　,.:/@#"
+    "etaoinshrdlcumwfgypbvkjxqz0123456789"
+)
+_NEVER = "\x01"
+_NOTHING = (2, (), frozenset(), frozenset(), (), False, False)  # an automaton value: no payload
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -174,8 +187,9 @@ class _Matcher:
         self._always_context: tuple[int, ...] = ()
         self._hit_ids: frozenset[int] = frozenset()
         self._needs_both: frozenset[int] = frozenset()
-        # rule index -> how many `near` contexts it has; each must show up for a match.
-        self._near_count: dict[int, int] = {}
+        # rule index -> (rule index, context index) of each of its `near` contexts: every one
+        # must show up for a match.
+        self._near_needed: dict[int, frozenset[tuple[int, int]]] = {}
         self._pattern_rule: tuple[int, ...] = ()
         self._near_patterns: dict[int, tuple[int, int]] = {}  # pattern -> (rule, context)
         self._always_near: frozenset[tuple[int, int]] = frozenset()
@@ -185,7 +199,7 @@ class _Matcher:
     def require_near(self, rule_index: int, contexts: int) -> None:
         """Note that a rule matches only where each of its `contexts` near-contexts is seen."""
         if contexts:
-            self._near_count[rule_index] = contexts
+            self._near_needed[rule_index] = frozenset((rule_index, k) for k in range(contexts))
 
     def add_term(
         self, term: str, rule_index: int, role: int, extra: str | int | None = None
@@ -266,6 +280,9 @@ class _Matcher:
         words = set(self._terms) | set(triggered)
         if words:
             automaton = ahocorasick.Automaton()
+            for ch in _COMMON_CHARS:
+                if ch + _NEVER not in words:
+                    automaton.add_word(ch + _NEVER, _NOTHING)
             for word in words:
                 payload = tuple(self._terms.get(word, ()))
                 hit_rules = frozenset(r for r, role, _ in payload if role == _HIT)
@@ -277,6 +294,11 @@ class _Matcher:
                 automaton.add_word(word, value)
             automaton.make_automaton()
             self._automaton = automaton
+
+    def compile_all(self) -> None:
+        """Compile every pattern whose compilation was deferred."""
+        for pattern in self._patterns:
+            _ = pattern.regexp
 
     @property
     def empty(self) -> bool:
@@ -322,7 +344,7 @@ class _Matcher:
             fired = (evens - self._needs_both) | (evens & odds)
         near_patterns = self._near_patterns
         near_seen.update(near_patterns[i] for i in fired if i in near_patterns)
-        near_count = self._near_count
+        needed = self._near_needed
         runs = fired & self._hit_ids
         runs.update(self._always_hit)
         # A rule whose `near` cues are not all in the draft cannot match: skip its work.
@@ -330,7 +352,7 @@ class _Matcher:
         impossible = {
             r
             for r in hit_rules.union([rule_of[i] for i in runs])
-            if r in near_count and any((r, k) not in near_seen for k in range(near_count[r]))
+            if r in needed and not needed[r] <= near_seen
         }
         hit_rules -= impossible
         data = text.encode("utf-8") if runs or self._always_context else b""
@@ -600,40 +622,83 @@ class RuleSet:
 
     def review(self, text: str) -> Review:
         """Check one draft against every rule and return its findings in text order."""
-        findings = _one_per_overlap(self._all_findings(text), self._order)
-        findings.sort(key=lambda f: (f.start, -f.end, f.rule_id))
-        return Review(text=text, findings=tuple(findings))
+        return self._review(text, self._all_findings(text))
+
+    def review_many(self, texts: Sequence[str]) -> list[Review]:
+        """Check drafts in order; each review is what review(text) gives for it."""
+        if not self._classifier_rules:
+            return [self.review(text) for text in texts]
+        # The classifier scores every draft in one numpy pass; the rest goes draft by draft.
+        prepared = [self._prepare(text) for text in texts]
+        scores = iter(self._scores([key.text for _, key in prepared if key is not None]))
+        return [
+            self._review(
+                text, self._findings(text, safe, key, None if key is None else next(scores))
+            )
+            for text, (safe, key) in zip(texts, prepared, strict=True)
+        ]
+
+    def prepare_all(self) -> None:
+        """Do now the work normally left to first use: compile every pattern, build the scorer.
+
+        Called before forking batch workers, so each worker shares it instead of redoing it.
+        """
+        for matcher in (self._base, self._evasion):
+            matcher.compile_all()
+        if self._classifier_rules:
+            if self._scorer is None:
+                self._scorer = classifier.Scorer([m for _, m, _ in self._classifier_rules])
+            self._scorer.build()
 
     def rule_findings(self, text: str, rule_id: str) -> list[Finding]:
         """Return what one rule finds on its own (for checking that rule's examples)."""
         return [f for f in self._all_findings(text) if f.rule_id == rule_id]
 
+    def _review(self, text: str, findings: list[Finding]) -> Review:
+        kept = _one_per_overlap(findings, self._order)
+        kept.sort(key=lambda f: (f.start, -f.end, f.rule_id))
+        return Review(text=text, findings=tuple(kept))
+
     def _all_findings(self, text: str) -> list[Finding]:
-        findings: list[Finding] = []
+        safe, key = self._prepare(text)
+        scores = None
+        if key is not None and self._classifier_rules:
+            scores = self._scores([key.text])[0]
+        return self._findings(text, safe, key, scores)
+
+    def _prepare(self, text: str) -> tuple[str, Key | None]:
+        """Return the text safe to encode and its base key (None for an empty draft)."""
         # Lone surrogates (from broken clients) cannot be encoded; '?' keeps every offset.
         safe = text
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             safe = text.encode("utf-8", "replace").decode("utf-8")
-        if text:
-            key = base_key(safe)
+        return safe, base_key(safe) if text else None
+
+    def _scores(self, keys: list[str]) -> list[list[float]]:
+        if self._scorer is None:
+            self._scorer = classifier.Scorer([m for _, m, _ in self._classifier_rules])
+        return self._scorer.scores_many(keys)
+
+    def _findings(
+        self, text: str, safe: str, key: Key | None, scores: list[float] | None
+    ) -> list[Finding]:
+        findings: list[Finding] = []
+        if key is not None:
             if not self._base.empty:
                 findings.extend(self._scan(self._base, key, text))
             if not self._evasion.empty:
                 findings.extend(self._scan(self._evasion, evasion_key(key), text))
-            if self._classifier_rules:
-                findings.extend(self._classify(key.text, safe, text))
+            if scores is not None:
+                findings.extend(self._classify(scores, safe, text))
         for compiled in self._metric_rules:
             findings.extend(self._measure(compiled, safe, text))
         return findings
 
-    def _classify(self, key: str, safe: str, text: str) -> list[Finding]:
-        """Score the draft with each classifier rule's model; flag it at the threshold."""
+    def _classify(self, scores: list[float], safe: str, text: str) -> list[Finding]:
+        """Flag the draft for each classifier rule whose model scored it at the threshold."""
         rules = self._classifier_rules
-        if self._scorer is None:
-            self._scorer = classifier.Scorer([m for _, m, _ in rules])
-        scores = self._scorer.scores(key)
         found: list[Finding] = []
         sentences: list[tuple[int, int]] | None = None
         for (compiled, trained, threshold), score in zip(rules, scores, strict=True):

@@ -67,13 +67,19 @@ def _plain_weight(text: str) -> int:
 
 
 @cache
-def _emoji_data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
-    """Return an automaton of multi-code-point emoji and the light single emoji (© ®)."""
+def _emoji_data() -> tuple[ahocorasick.Automaton, frozenset[str], frozenset[str]]:
+    """Return the multi-code-point emoji automaton and what _units needs beside it.
+
+    That is: the light single emoji (© ®) and the characters multi-code-point emoji are
+    made of (empty if one of them holds no _SEQUENCE_PART: then the whole text is searched).
+    """
     spec = importlib.util.find_spec("twitter_text")
     assert spec is not None and spec.submodule_search_locations
     path = Path(next(iter(spec.submodule_search_locations))) / "regexp" / "emoji-test.txt"
     automaton = ahocorasick.Automaton()
     light_single: set[str] = set()
+    alphabet: set[str] = set()
+    every_has_part = True
     group = ""
     # Parsed the way twitter-text parses it: skip the "Component" group (lone skin tones).
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -85,10 +91,39 @@ def _emoji_data() -> tuple[ahocorasick.Automaton, frozenset[str]]:
         emoji = "".join(chr(int(cp, 16)) for cp in line.split(";")[0].split())
         if len(emoji) > 1:
             automaton.add_word(emoji, len(emoji))
+            alphabet.update(emoji)
+            every_has_part = every_has_part and _SEQUENCE_PART.search(emoji) is not None
         elif _weight(ord(emoji)) == 1:
             light_single.add(emoji)
     automaton.make_automaton()
-    return automaton, frozenset(light_single)
+    return automaton, frozenset(light_single), frozenset(alphabet if every_has_part else ())
+
+
+def _emoji_sequences(text: str) -> list[tuple[int, int]]:
+    """Return the spans of multi-code-point emoji, leftmost longest, as iter_long finds them.
+
+    Each holds a _SEQUENCE_PART, and a character outside every emoji resets the automaton:
+    so only the run of emoji characters around each part is searched, with the character
+    after it (the automaton ends a pending match differently at the end of its input).
+    """
+    automaton, _, alphabet = _emoji_data()
+    if not alphabet:
+        return [(end - length + 1, end + 1) for end, length in automaton.iter_long(text)]
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    covered = 0
+    for part in _SEQUENCE_PART.finditer(text):
+        a = b = part.start()
+        if a < covered or text[a] not in alphabet:
+            continue
+        while a > covered and text[a - 1] in alphabet:
+            a -= 1
+        while b < n and text[b] in alphabet:
+            b += 1
+        for end, length in automaton.iter_long(text[a : b + 1]):
+            spans.append((a + end - length + 1, a + end + 1))
+        covered = b
+    return spans
 
 
 @cache
@@ -167,23 +202,37 @@ def _urls(text: str) -> list[tuple[int, int]]:
         covered = end
     if not pieces:
         return []
-    _, extract_urls = _twitter_text()
     spans: list[tuple[int, int]] = []
     for window, skip, offset in pieces:
-        for url in extract_urls(window):
-            start, stop = url["indices"]
+        for start, stop in _window_urls(window):
             if start >= skip:
                 spans.append((offset + start - skip, offset + stop - skip))
     return sorted(set(spans))
 
 
+# Window text -> the URL spans twitter-text finds in it. Drafts of one account keep linking
+# the same pages, and the extractor is slow pure Python (~20 us a window).
+_URL_CACHE: dict[str, list[tuple[int, int]]] = {}
+_URL_CACHE_LIMIT = 4096
+
+
+def _window_urls(window: str) -> list[tuple[int, int]]:
+    found = _URL_CACHE.get(window)
+    if found is None:
+        _, extract_urls = _twitter_text()
+        found = [tuple(url["indices"]) for url in extract_urls(window)]  # type: ignore[misc]
+        if len(_URL_CACHE) >= _URL_CACHE_LIMIT:
+            _URL_CACHE.clear()  # bounded: a batch of distinct links must not grow it forever
+        _URL_CACHE[window] = found
+    return found
+
+
 def _units(text: str) -> list[tuple[int, int, int]]:
     """Return the spans that do not weigh per character: (start, end, weight)."""
     units = [(a, b, X_URL_WEIGHT) for a, b in _urls(text)]
-    automaton, light_single = _emoji_data()
+    light_single = _emoji_data()[1]
     if _SEQUENCE_PART.search(text):
-        for end_idx, length in automaton.iter_long(text):
-            units.append((end_idx - length + 1, end_idx + 1, 2))
+        units.extend((a, b, 2) for a, b in _emoji_sequences(text))
     for ch in light_single:  # ©, ®: one character, but an emoji to X
         start = text.find(ch)
         while start != -1:

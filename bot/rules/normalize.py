@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 
 # Characters that only hide a word from a matcher: zero-width spaces and joiners, the BOM,
 # soft hyphens, variation selectors and bidi controls. They are dropped from every key.
@@ -59,42 +60,82 @@ def _cluster_end(text: str, i: int) -> int:
     return j
 
 
+# One stretch of a key: key[k0:k1] came from original[o0:o1], either character by character
+# (regular) or all of it from all of original[o0:o1] (ｶﾞ -> ガ, ㈱ -> (株)).
+Segment = tuple[int, int, int, int, bool]
+
+
 class Key:
     """A normalized string and, for each of its characters, the original span it came from."""
 
-    __slots__ = ("_ends", "_starts", "text")
+    __slots__ = ("_ends", "_segment_starts", "_segments", "_starts", "text")
 
     def __init__(
         self,
         text: str,
         starts: tuple[int, ...] | None = None,
         ends: tuple[int, ...] | None = None,
+        segments: tuple[Segment, ...] | None = None,
     ) -> None:
-        # starts/ends None: the key maps one to one onto the original (most drafts); the
+        # starts/ends None: the key maps one to one onto the original (most drafts), or
+        # segments say how it maps (drafts with a few irregular characters); the per-character
         # tuples are only built if someone asks for them.
         self.text = text
         self._starts = starts
         self._ends = ends
+        self._segments = segments
+        self._segment_starts: list[int] | None = None
+
+    def _spell_out(self) -> None:
+        assert self._segments is not None
+        starts: list[int] = []
+        ends: list[int] = []
+        for k0, k1, o0, o1, regular in self._segments:
+            if regular:
+                starts.extend(range(o0, o1))
+                ends.extend(range(o0 + 1, o1 + 1))
+            else:
+                starts.extend([o0] * (k1 - k0))
+                ends.extend([o1] * (k1 - k0))
+        self._starts, self._ends = tuple(starts), tuple(ends)
 
     @property
     def starts(self) -> tuple[int, ...]:
         """Return, for each key character, where its original span starts."""
         if self._starts is None:
-            return tuple(range(len(self.text)))
+            if self._segments is None:
+                return tuple(range(len(self.text)))
+            self._spell_out()
+        assert self._starts is not None
         return self._starts
 
     @property
     def ends(self) -> tuple[int, ...]:
         """Return, for each key character, where its original span ends."""
         if self._ends is None:
-            return tuple(range(1, len(self.text) + 1))
+            if self._segments is None:
+                return tuple(range(1, len(self.text) + 1))
+            self._spell_out()
+        assert self._ends is not None
         return self._ends
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a [start, end) range of the key back to the original text."""
-        if self._starts is None or self._ends is None:
+        if self._starts is not None and self._ends is not None:
+            return self._starts[start], self._ends[end - 1]
+        if self._segments is None:
             return start, end
-        return self._starts[start], self._ends[end - 1]
+        return self._at(start)[0], self._at(end - 1)[1]
+
+    def _at(self, k: int) -> tuple[int, int]:
+        """Return the original span of key character k, from the segments."""
+        assert self._segments is not None
+        if self._segment_starts is None:
+            self._segment_starts = [seg[0] for seg in self._segments]
+        k0, _, o0, o1, regular = self._segments[bisect_right(self._segment_starts, k) - 1]
+        if regular:
+            return o0 + k - k0, o0 + k - k0 + 1
+        return o0, o1
 
 
 _ATTACH = "\x00attach"  # cache marker: a combining mark that belongs to the previous character
@@ -152,51 +193,69 @@ def base_key(text: str) -> Key:
     irregular = _irregular_search()
     if irregular is None or irregular.search(text) is None:
         return Key(joined)
-    chars: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    pos = 0
+    # Between irregular characters, joined holds the key one to one: the key is pieces of
+    # it, and the map back to the text is a segment per piece and per irregular character.
+    pieces: list[str] = []
+    segments: list[Segment] = []
+    k = 0  # key length so far
+    pos = 0  # text consumed so far
+    at = 0  # where text[pos] folded to in joined
     n = len(text)
     for m in irregular.finditer(text):
         i = m.start()
         if i < pos:
             continue  # a mark already attached
         if i > pos:
-            chars.extend(text[pos:i].translate(table))
-            starts.extend(range(pos, i))
-            ends.extend(range(pos + 1, i + 1))
+            pieces.append(joined[at : at + i - pos])
+            segments.append((k, k + i - pos, pos, i, True))
+            k += i - pos
+            at += i - pos
         folded = table[ord(text[i])]
         if folded is not _ATTACH:
-            chars.extend(folded)  # '' for invisible characters, several for ㈱
-            starts.extend([i] * len(folded))
-            ends.extend([i + 1] * len(folded))
+            if folded:  # '' for invisible characters, several for ㈱
+                pieces.append(folded)
+                segments.append((k, k + len(folded), i, i + 1, False))
+                k += len(folded)
+            at += len(folded)
             pos = i + 1
             continue
         j = i + 1
         while j < n and table[ord(text[j])] is _ATTACH:
             j += 1
+        at += len(_ATTACH) * (j - i)
         if i == 0:  # marks with nothing before them stand alone
-            for k in range(i, j):
-                alone = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[k]))
-                chars.extend(alone)
-                starts.extend([k] * len(alone))
-                ends.extend([k + 1] * len(alone))
+            for c in range(i, j):
+                alone = "".join(_fold_char(ch) for ch in unicodedata.normalize("NFKC", text[c]))
+                if alone:
+                    pieces.append(alone)
+                    segments.append((k, k + len(alone), c, c + 1, False))
+                    k += len(alone)
         else:  # ｶ + ﾞ → ガ: the marks join the character before them
             base = i - 1
-            while starts and starts[-1] == base:
-                chars.pop()
-                starts.pop()
-                ends.pop()
+            if segments:  # take back what the character before gave the key
+                k0, k1, o0, o1, regular = segments[-1]
+                if regular and o1 - 1 == base:
+                    pieces[-1] = pieces[-1][:-1]
+                    k -= 1
+                    if k1 - 1 > k0:
+                        segments[-1] = (k0, k1 - 1, o0, o1 - 1, True)
+                    else:
+                        segments.pop()
+                        pieces.pop()
+                elif not regular and o0 == base:
+                    segments.pop()
+                    pieces.pop()
+                    k = k0
             cluster = "".join(_fold_char(c) for c in unicodedata.normalize("NFKC", text[base:j]))
-            chars.extend(cluster)
-            starts.extend([base] * len(cluster))
-            ends.extend([j] * len(cluster))
+            if cluster:
+                pieces.append(cluster)
+                segments.append((k, k + len(cluster), base, j, False))
+                k += len(cluster)
         pos = j
     if pos < n:
-        chars.extend(text[pos:].translate(table))
-        starts.extend(range(pos, n))
-        ends.extend(range(pos + 1, n + 1))
-    return Key("".join(chars), tuple(starts), tuple(ends))
+        pieces.append(joined[at:])
+        segments.append((k, k + n - pos, pos, n, True))
+    return Key("".join(pieces), segments=tuple(segments))
 
 
 def _base_key_clusters(text: str) -> Key:
@@ -218,9 +277,17 @@ def _base_key_clusters(text: str) -> Key:
     return Key("".join(out), tuple(starts), tuple(ends))
 
 
+_KATAKANA_RUN = re.compile(f"([{chr(_KATAKANA_START)}-{chr(_KATAKANA_END)}]+)")
+
+
 def fold_kana(s: str) -> str:
     """Fold katakana to hiragana (コラボ -> こらぼ) so either spelling matches."""
-    return s.translate(_KANA_TABLE)
+    # Translating only the katakana runs: str.translate looks up every character it is given.
+    parts = _KATAKANA_RUN.split(s)
+    if len(parts) == 1:
+        return s
+    parts[1::2] = [run.translate(_KANA_TABLE) for run in parts[1::2]]
+    return "".join(parts)
 
 
 _SEP_CLASS = "[" + re.escape("".join(sorted(_SEPARATORS))) + "]"
@@ -231,6 +298,21 @@ _SINGLE_LEFT = re.compile(f"(?:^|(?<={_SEP_CLASS})){_NOT_SEP}({_SEP_CLASS}{{1,3}
 _SINGLE_RIGHT = re.compile(
     f"(?<!{_SEP_CLASS})({_SEP_CLASS}{{1,3}}){_NOT_SEP}(?:$|(?={_SEP_CLASS}))"
 )
+
+
+def _single_beyond(s: str, i: int, step: int) -> bool:
+    """Return whether past the separators after s[i] (in direction step) stands one more single."""
+    seps = _SEPARATORS
+    n = len(s)
+    j = i + step
+    gap = 0
+    while 0 <= j < n and s[j] in seps and gap <= 3:
+        j += step
+        gap += 1
+    if gap == 0 or gap > 3 or not 0 <= j < n or s[j] == "\n":
+        return False
+    k = j + step
+    return not 0 <= k < n or s[k] in seps
 
 
 def evasion_key(key: Key) -> Key:
@@ -250,13 +332,22 @@ def evasion_key(key: Key) -> Key:
             continue  # nothing on one side, or a line break: not a spaced-out word
         left_single = a1 == 1 or s[a1 - 2] in seps
         right_single = b0 + 1 == n or s[b0 + 1] in seps
-        # Latin needs both sides single ('a stupid' must stay two words); Japanese has no
-        # spaces between words, so one single character beside a gap is already suspicious.
+        # Latin needs both sides single ('a stupid' must stay two words) and three singles in a
+        # row (in 'sam_l I promise' the two single letters are a handle's end and a word);
+        # Japanese has no spaces between words, so one single character beside a gap is
+        # already suspicious.
         latin = s[a1 - 1].isascii() or s[b0].isascii()
-        if (left_single and right_single) or (not latin and (left_single or right_single)):
+        if latin:
+            if (
+                left_single
+                and right_single
+                and (_single_beyond(s, a1 - 1, -1) or _single_beyond(s, b0, 1))
+            ):
+                drops.append((a1, b0))
+        elif left_single or right_single:
             drops.append((a1, b0))
     if not drops:
-        return Key(s, key._starts, key._ends)
+        return Key(s, key._starts, key._ends, key._segments)
     starts, ends = key.starts, key.ends
     chars: list[str] = []
     new_starts: list[int] = []
