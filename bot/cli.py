@@ -7,6 +7,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,6 +62,10 @@ _TEXT: i18n.Catalog = {
     "threshold": {
         "ja": "推奨しきい値 {threshold}: 5分割の交差検証で、問題のない下書きの {share} 以下しか反応せず、該当する下書きの {recall} を捉えます",
         "en": "suggested threshold {threshold}: in 5-fold cross-validation it flags at most {share} of clean drafts and catches {recall} of labeled ones",
+    },
+    "threshold_beside": {
+        "ja": "推奨しきい値 {threshold}: 5分割の交差検証で、ルールがすでに反応するものを除き、問題のない下書きへの反応は {share} 以下。該当する下書きの {recall} をモデル単独で捉えます",
+        "en": "suggested threshold {threshold}: in 5-fold cross-validation it flags at most {share} more clean drafts than the rules already do and, on its own, catches {recall} of labeled ones",
     },
     "rules_ok": {
         "ja": "{path}: OK（ルール {rules} 件、例 {examples} 件すべて期待どおり）",
@@ -296,16 +301,43 @@ def _cmd_rules_eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+CV_FOLDS = 5
+
+
+def _flagged_by_word_rules(path: str, texts: list[str], err: TextIO) -> list[bool] | None:
+    """Return, per draft, whether the file's rules other than classifiers warn on it."""
+    from .rules.evaluate import flagged_categories
+
+    try:
+        ruleset = load_rules(path, locale=cli_locale_from_env())
+    except RulesError as exc:
+        for problem in exc.problems:
+            err.write(f"{problem}\n")
+        return None
+    models = {r.id for r in ruleset.rules if r.classifier is not None}
+    out = []
+    for text in texts:
+        review = ruleset.review(text)
+        words = replace(
+            review, findings=tuple(f for f in review.findings if f.rule_id not in models)
+        )
+        out.append(bool(flagged_categories(words)))
+    return out
+
+
 def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .rules import classifier
     from .rules.evaluate import CorpusError, parse_corpus
 
     locale = cli_locale_from_env() or "ja"
     drafts = []
+    files: list[int] = []  # which corpus file each draft came from
     try:
-        for name in args.corpus:
+        for k, name in enumerate(args.corpus):
             content = _decode(_read_bytes(name, locale), name, locale)
-            drafts.extend(parse_corpus(content, name))
+            parsed = parse_corpus(content, name)
+            drafts.extend(parsed)
+            files.extend([k] * len(parsed))
     except (InputError, CorpusError) as exc:
         err.write(f"{exc}\n")
         return EXIT_USAGE
@@ -319,10 +351,28 @@ def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     model.meta.update({"category": args.category, "corpora": [Path(n).name for n in args.corpus]})
     if args.suggest_threshold:
         clean = [not d.categories for d in drafts]
+        # With enough files, folds keep each file whole: a threshold judged on writers the
+        # model never read holds better for the next writer than one judged on shuffled drafts.
+        by_file = len(args.corpus) >= CV_FOLDS
+        already = None
+        if args.beside_rules:
+            # Clean drafts the file's word rules flag anyway cost nothing more: the share is
+            # then what this model adds to the file's false alarms.
+            already = _flagged_by_word_rules(args.beside_rules, texts, err)
+            if already is None:
+                return EXIT_USAGE
         threshold, recall = classifier.suggest_threshold(
-            texts, labels, clean, max_clean_flagged=args.max_clean_flagged, seed=args.seed
+            texts,
+            labels,
+            clean,
+            max_clean_flagged=args.max_clean_flagged,
+            folds=CV_FOLDS,
+            seed=args.seed,
+            groups=files if by_file else None,
+            already_flagged=already,
         )
         model.meta["suggested_threshold"] = round(threshold, 4)
+        model.meta["threshold_folds"] = "by file" if by_file else "by draft"
     data = json.dumps(model.to_dict(), ensure_ascii=False, sort_keys=True)
     try:
         Path(args.output).write_text(data + "\n", encoding="utf-8")
@@ -342,11 +392,11 @@ def _cmd_rules_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         + "\n"
     )
     if args.suggest_threshold:
-        share = f"{args.max_clean_flagged:.0%}"
+        share = f"{args.max_clean_flagged * 100:g}%"  # 0.004 is "0.4%", not "0%"
         out.write(
             _t(
                 locale,
-                "threshold",
+                "threshold_beside" if args.beside_rules else "threshold",
                 threshold=f"{threshold:.2f}",
                 share=share,
                 recall=f"{recall:.0%}",
@@ -442,7 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
     rtrain.add_argument(
         "--suggest-threshold",
         action="store_true",
-        help="also cross-validate (5-fold) and suggest a threshold for the rule",
+        help="also cross-validate (5-fold; by file when 5 or more corpus files are given) and "
+        "suggest a threshold for the rule",
     )
     rtrain.add_argument(
         "--max-clean-flagged",
@@ -450,6 +501,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         metavar="SHARE",
         help="for --suggest-threshold: at most this share of clean drafts flagged (default 0.01)",
+    )
+    rtrain.add_argument(
+        "--beside-rules",
+        metavar="PATH",
+        help="for --suggest-threshold: count only the clean drafts this rules file's word rules "
+        "do not already flag",
     )
     rtrain.set_defaults(handler=_cmd_rules_train)
     rschema = rules_sub.add_parser("schema", help="print the JSON Schema of rules.yaml")

@@ -13,19 +13,10 @@ from bot.rules import RulesError, load_rules, load_rules_text
 from bot.rules import classifier as C
 from bot.rules.evaluate import parse_corpus
 from bot.rules.normalize import base_key
-from tests.rules_helpers import rules_yaml
+from tests.rules_helpers import TRAINING_CORPORA, rules_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ["overboard", "competitor", "commitment", "collaboration", "privacy"]
-DEV = (
-    "dev.yaml",
-    "dev2.yaml",
-    "dev3.yaml",
-    "dev4.yaml",
-    "dev5.yaml",
-    "dev6.yaml",
-    "dev7.yaml",
-)  # never hold-outs
 
 # A toy corpus with a clear signal: mocking replies (with 笑 and rhetorical questions) against
 # ordinary thanks and notices.
@@ -95,6 +86,46 @@ def test_the_scorer_gives_each_model_the_score_it_gives_alone(warm_up):
         alone = [m.score(text) for m in models]
         assert scorer.scores(base_key(text).text) == pytest.approx(alone, abs=1e-9)
     assert (scorer._np is None) == (warm_up > 0)
+
+
+def _shipped_models():
+    return [
+        C.Model.from_dict(json.loads((ROOT / f"bot/data/models/{c}.json").read_text()))
+        for c in SHIPPED
+    ]
+
+
+def test_scoring_drafts_together_gives_each_exactly_the_score_it_gets_alone():
+    models = _shipped_models()
+    dev = parse_corpus((ROOT / "tests/corpus/dev.yaml").read_text(encoding="utf-8"))
+    odd = ["", "a", "🎉" * 5, "https://t.co/x @abc 123 ｺﾗﾎﾞ", "a\x00b 12", "\x02\x03", "x" * 5000]
+    keys = [base_key(t).text for t in [*odd, *(d.text for d in dev[:150]), *MOCKING, *POLITE]]
+    alone = C.Scorer(models, warm_up=0)
+    together = C.Scorer(models, warm_up=3)
+    expected = [alone.scores(k) for k in keys]
+    # Bit for bit (==, not approx) once past the warm-up: a verdict at the threshold or a
+    # percentage in a message must not depend on which drafts share a batch.
+    got = together.scores_many(keys)
+    assert got[3:] == expected[3:]
+    for plain, table in zip(got[:3], expected[:3], strict=True):  # plain Python: warming up
+        assert plain == pytest.approx(table, abs=1e-9)
+    assert together.scores_many(keys[::-1]) == expected[::-1]
+    assert together.scores_many([]) == []
+
+
+def test_the_scorers_hash_table_finds_what_a_sorted_search_finds():
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(5)
+    # Few distinct codes sharing their high bits, duplicates and absent codes: probing is exercised.
+    codes = np.sort(np.concatenate([rng.integers(0, 1 << 62, 3000), np.arange(50) << 40]))
+    codes = np.concatenate([codes, codes[:7]])
+    codes.sort()
+    table = C._hash_table(np, codes)
+    needles = np.concatenate([codes, rng.integers(0, 1 << 62, 3000), (np.arange(60) << 40) + 1])
+    at = np.searchsorted(codes, needles).clip(max=len(codes) - 1)
+    expected = np.where(codes[at] == needles, at, -1)
+    assert (C._lookup(np, table, needles) == expected).all()
+    assert (expected >= 0).sum() >= len(codes)
 
 
 def _rules_with_model(tmp_path: Path, threshold: float = 0.5) -> Path:
@@ -205,6 +236,28 @@ def test_rules_train_writes_a_model_the_rules_file_can_use(tmp_path):
     assert "suggested threshold 0." in cv.stdout and "at most 1% of clean drafts" in cv.stdout
     suggested = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8"))).meta
     assert 0 < suggested["suggested_threshold"] < 1
+    # Beside a rules file whose word rule already warns on every clean draft (they all say
+    # ありがとうございます), the model adds no false alarm at any threshold: it may go to the bottom.
+    word_rules = tmp_path / "rules.yaml"
+    word_rules.write_text(
+        rules_yaml("""
+        - id: thanks
+          category: format
+          severity: warning
+          message: "x"
+          terms: [ありがとうございます]
+          examples: {match: ["ありがとうございます"], no_match: ["どうも"]}
+        """),
+        encoding="utf-8",
+    )
+    beside = train("overboard", "--suggest-threshold", "--beside-rules", str(word_rules))
+    assert beside.returncode == 0, beside.stderr
+    assert "at most 1% more clean drafts than the rules already do" in beside.stdout
+    lowest = C.Model.from_dict(json.loads(out.read_text(encoding="utf-8"))).meta
+    assert lowest["suggested_threshold"] < suggested["suggested_threshold"]
+    assert lowest["suggested_threshold"] == 0.0
+    broken = train("overboard", "--suggest-threshold", "--beside-rules", str(tmp_path / "no.yaml"))
+    assert broken.returncode == 2
     few = train("privacy")
     assert few.returncode == 2 and "only 0 drafts labeled privacy" in few.stderr
 
@@ -218,33 +271,69 @@ def test_a_suggested_threshold_keeps_clean_drafts_under_the_share_asked_for():
     assert sum(model.score(t) >= threshold for t in POLITE) <= 1
 
 
-def test_the_optional_privacy_model_can_be_switched_on_as_the_shipped_file_describes():
-    # rules.yaml ships privacy.model commented out; uncommented, it must load and pass.
-    text = (ROOT / "rules.yaml").read_text("utf-8")
-    block = text[text.index("  # - id: privacy.model") :]
-    rule = "\n".join(line.replace("  # ", "  ", 1) for line in block.splitlines() if line.strip())
-    rs = load_rules_text(rules_yaml("") + rule, "rules.yaml")
-    [only] = rs.rules
-    assert only.id == "privacy.model" and only.classifier is not None
-    assert [
-        f.rule_id for f in rs.review("@yui よかったらLINE交換しませんか？個人的に").findings
-    ] == ["privacy.model"]
+def test_cross_validation_by_file_never_splits_a_file_across_folds():
+    groups = [0, 0, 1, 1, 1, 2, 3, 4, 5, 5, 6]
+    fold = C.fold_of(len(groups), 5, groups)
+    for g in set(groups):
+        assert len({f for f, gg in zip(fold, groups, strict=True) if gg == g}) == 1
+    assert set(fold) == {0, 1, 2, 3, 4}  # seven files spread over all five folds
+    assert C.fold_of(7, 5) == [0, 1, 2, 3, 4, 0, 1]
+    with pytest.raises(ValueError):
+        C.fold_of(3, 5, [0, 1])
+
+
+def test_a_threshold_judged_by_file_does_not_credit_words_only_that_file_uses():
+    # Each "file" has its own telltale words, for mocking and for clean drafts alike. Shuffled
+    # folds see every file's words in training and look perfect; folds by file score each file
+    # with a model that never saw its words, as the next writer's drafts will be scored.
+    texts, labels, groups = [], [], []
+    pairs = [
+        ("ぷぷっ", "わーい"),
+        ("ざまぁ", "やった"),
+        ("はぁ？", "うれしい"),
+        ("あほくさ", "すてき"),
+    ]
+    pairs.append(("だっさ", "おいしい"))
+    for g, (mocking, happy) in enumerate(pairs):
+        for notice in POLITE[:8]:
+            texts += [f"{mocking} {notice}", f"{happy} {notice}"]
+            labels += [True, False]
+            groups += [g, g]
+    clean = [not y for y in labels]
+    _, shuffled = C.suggest_threshold(texts, labels, clean, folds=5)
+    _, by_file = C.suggest_threshold(texts, labels, clean, folds=5, groups=groups)
+    assert shuffled >= 0.9
+    assert by_file <= 0.5
+
+
+def test_every_shipped_model_is_used_at_the_threshold_its_training_suggested():
+    # rules.yaml says how its thresholds were chosen (`rules train --suggest-threshold
+    # --beside-rules`); the suggestion is kept in each model file, so they must agree.
+    shipped = load_rules(ROOT / "rules.yaml")
+    used = {r.classifier.model: r.classifier.threshold for r in shipped.rules if r.classifier}
+    assert sorted(used) == sorted(f"builtin:{c}" for c in SHIPPED)
+    for category in SHIPPED:
+        meta = json.loads(
+            (ROOT / "bot" / "data" / "models" / f"{category}.json").read_text("utf-8")
+        )["meta"]
+        assert meta["threshold_folds"] == "by file"
+        assert used[f"builtin:{category}"] == round(meta["suggested_threshold"], 2)
 
 
 @pytest.mark.parametrize("category", SHIPPED)
-def test_the_shipped_models_are_what_the_dev_corpora_train(category):
-    # The shipped model must be reproducible from the tuning corpora (never the hold-outs):
+def test_the_shipped_models_are_what_the_training_corpora_train(category):
+    # The shipped model must be reproducible from the training corpora (never the hold-outs):
     # retrain with the same defaults and seed and compare.
     drafts = [
         d
-        for name in DEV
+        for name in TRAINING_CORPORA
         for d in parse_corpus((ROOT / "tests" / "corpus" / name).read_text("utf-8"), name)
     ]
     fresh = C.train([d.text for d in drafts], [category in d.categories for d in drafts])
     shipped = C.Model.from_dict(
         json.loads((ROOT / "bot" / "data" / "models" / f"{category}.json").read_text("utf-8"))
     )
-    assert shipped.meta["corpora"] == list(DEV)
+    assert shipped.meta["corpora"] == list(TRAINING_CORPORA)
     assert set(shipped.weights) == set(fresh.weights)
     assert shipped.bias == pytest.approx(fresh.bias, abs=1e-5)
     assert max(abs(shipped.weights[g] - fresh.weights[g]) for g in fresh.weights) < 1e-4

@@ -6,6 +6,7 @@ import pytest
 
 from bot.rules import load_rules
 from bot.rules.evaluate import evaluate, parse_corpus
+from tests.rules_helpers import HOLDOUT_CORPORA, TRAINING_CORPORA
 
 ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor", "format"]
@@ -15,22 +16,21 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# dev*.yaml were used to tune rules.yaml and train its models; holdout*.yaml were written blind
-# (their authors never saw rules.yaml or the other sets) and never shown to whoever tuned the
-# rules, so they estimate how the rules do on drafts nobody has seen. Where a hold-out still
-# falls short of the promise, the test is a strict xfail: it documents the gap, and fails
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout5.yaml) tuned rules.yaml and
+# trained its models; holdout6.yaml and holdout7.yaml were written blind (their authors never
+# saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
+# how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
+# still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout2.yaml", "overboard"): "sarcasm and condescension in new words (31/50, 62%)",
-    ("holdout2.yaml", "approval"): "two paraphrased proposals are not routed (41/43)",
-    ("holdout3.yaml", "overboard"): "sarcasm and condescension in new words (47/56, 84%)",
-    ("holdout3.yaml", "approval"): "two paraphrased proposals are not routed (43/45)",
-    ("holdout4.yaml", "overboard"): "sarcasm and condescension in new words (32/56, 57%)",
-    ("holdout4.yaml", "privacy"): "private contact asked for in new words (20/26, 77%)",
-    ("holdout5.yaml", "overboard"): "sarcasm and condescension in new words (36/45, 80%)",
-    ("holdout5.yaml", "privacy"): "private contact asked for in new words (24/30, 80%)",
-    ("holdout5.yaml", "competitor"): "disparagement by insinuation (21/24, 88%)",
-    ("holdout5.yaml", "clean"): "seven clean drafts get a warning (83/90, 92.2%)",
+    # Training sets the word rules were not tuned on (their drafts only trained the models).
+    ("dev13.yaml", "overboard"): "English snark and roasting in new words (89/103, 86%)",
+    ("dev19.yaml", "clean"): "word rules misread reassurance and some @handles (102/110, 92.7%)",
+    ("dev20.yaml", "overboard"): "English snark in new words (53/60, 88%)",
+    ("dev20.yaml", "clean"): "collaboration rules fire on product nouns in thanks (104/110, 94.5%)",
+    ("dev22.yaml", "clean"): "word rules misread brand banter (104/110, 94.5%)",
+    # Hold-out.
+    ("holdout7.yaml", "overboard"): "sarcasm and condescension in new words (37/45, 82%)",
 }
 
 
@@ -50,10 +50,7 @@ def result_for(name: str):
     return _CACHE[name]
 
 
-CORPORA = [
-    *("dev.yaml", "dev2.yaml", "dev3.yaml", "dev4.yaml", "dev5.yaml", "dev6.yaml", "dev7.yaml"),
-    *("holdout.yaml", "holdout2.yaml", "holdout3.yaml", "holdout4.yaml", "holdout5.yaml"),
-]
+CORPORA = [*TRAINING_CORPORA, *HOLDOUT_CORPORA]
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
