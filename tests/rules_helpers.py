@@ -14,7 +14,7 @@ TRAINING_CORPORA = (
     *(f"dev{n}.yaml" for n in ("", *range(2, 23))),
     *(f"holdout{n}.yaml" for n in ("", 2, 3, 4, 5)),
 )
-HOLDOUT_CORPORA = ("holdout6.yaml", "holdout7.yaml")
+HOLDOUT_CORPORA = ("holdout6.yaml", "holdout7.yaml", "holdout8.yaml", "holdout9.yaml")
 
 
 def rules_yaml(body: str, locale: str = "ja") -> str:

@@ -17,20 +17,17 @@ MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
 # Training sets (dev*.yaml and the retired holdout.yaml … holdout5.yaml) tuned rules.yaml and
-# trained its models; holdout6.yaml and holdout7.yaml were written blind (their authors never
+# trained its models; holdout6.yaml … holdout9.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    # Training sets the word rules were not tuned on (their drafts only trained the models).
-    ("dev13.yaml", "overboard"): "English snark and roasting in new words (89/103, 86%)",
-    ("dev19.yaml", "clean"): "word rules misread reassurance and some @handles (102/110, 92.7%)",
-    ("dev20.yaml", "overboard"): "English snark in new words (53/60, 88%)",
-    ("dev20.yaml", "clean"): "collaboration rules fire on product nouns in thanks (104/110, 94.5%)",
-    ("dev22.yaml", "clean"): "word rules misread brand banter (104/110, 94.5%)",
-    # Hold-out.
-    ("holdout7.yaml", "overboard"): "sarcasm and condescension in new words (37/45, 82%)",
+    ("holdout7.yaml", "overboard"): "blind set: 7 of 45 over-the-line drafts not flagged (84%)",
+    ("holdout8.yaml", "competitor"): "blind set: 3 of 25 rival digs not flagged (88%)",
+    ("holdout8.yaml", "approval"): "blind set: one proposal of 35 not routed",
+    ("holdout9.yaml", "overboard"): "blind set: 9 of 48 over-the-line drafts not flagged (81%)",
+    ("holdout9.yaml", "competitor"): "blind set: 6 of 28 rival digs not flagged (79%)",
 }
 
 
