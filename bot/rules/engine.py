@@ -247,9 +247,10 @@ class _Matcher:
             if source in known:
                 cached = known[source]
                 groups = None if cached is None else tuple(frozenset(g) for g in cached)
+                learned[source] = cached  # already in the cache's sorted form
             else:
                 groups = trigger_groups(source)
-            learned[source] = None if groups is None else [sorted(g) for g in groups]
+                learned[source] = None if groups is None else [sorted(g) for g in groups]
             if role == _HIT and weak(groups):  # context patterns only run for rules with a hit
                 self._weak.append(i)
             if groups is None:
@@ -283,15 +284,29 @@ class _Matcher:
             for ch in _COMMON_CHARS:
                 if ch + _NEVER not in words:
                     automaton.add_word(ch + _NEVER, _NOTHING)
-            for word in words:
-                payload = tuple(self._terms.get(word, ()))
-                hit_rules = frozenset(r for r, role, _ in payload if role == _HIT)
-                near = frozenset((r, int(x or 0)) for r, role, x in payload if role == _NEAR)
+            terms = self._terms
+            nothing: frozenset[Any] = frozenset()
+            add_word = automaton.add_word
+            for word in words:  # ~10k words in the shipped file: this loop is start-up time
+                entries = terms.get(word)
+                payload: tuple[tuple[int, int, str | int | None], ...] = ()
+                hit_rules = near = nothing
+                if entries:
+                    payload = tuple(entries)
+                    hit_rules = frozenset([r for r, role, _ in payload if role == _HIT])
+                    near = frozenset([(r, int(x or 0)) for r, role, x in payload if role == _NEAR])
+                tokens = triggered.get(word)
                 # An ASCII term is a whole word ('ass' is not in 'class'): which ends to check.
-                bounds = (_is_word_char(word[0]), _is_word_char(word[-1]))
-                tokens = tuple(triggered.get(word, ()))
-                value = (len(word), payload, hit_rules, near, tokens, *bounds)
-                automaton.add_word(word, value)
+                value = (
+                    len(word),
+                    payload,
+                    hit_rules,
+                    near,
+                    tuple(tokens) if tokens else (),
+                    _is_word_char(word[0]),
+                    _is_word_char(word[-1]),
+                )
+                add_word(word, value)
             automaton.make_automaton()
             self._automaton = automaton
 
