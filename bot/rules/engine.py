@@ -90,10 +90,6 @@ _NOTHING = (2, (), frozenset(), frozenset(), (), False, False)  # an automaton v
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch in _WORD_CHARS
-
-
 @dataclass(slots=True)
 class _Hits:
     """Raw spans found for one rule in one key, before filtering."""
@@ -259,8 +255,9 @@ class _Matcher:
             # Token 2i stands for the first set of pattern i, 2i+1 for the second: a pattern
             # with two sets runs only when both were seen.
             for g, literals in enumerate(groups):
+                token = 2 * i + g
                 for literal in literals:
-                    triggered[literal].append(2 * i + g)
+                    triggered[literal].append(token)
             if len(groups) == 2:
                 both.append(i)
         if errors:
@@ -285,6 +282,7 @@ class _Matcher:
                 if ch + _NEVER not in words:
                     automaton.add_word(ch + _NEVER, _NOTHING)
             terms = self._terms
+            word_chars = _WORD_CHARS
             nothing: frozenset[Any] = frozenset()
             add_word = automaton.add_word
             for word in words:  # ~10k words in the shipped file: this loop is start-up time
@@ -303,8 +301,8 @@ class _Matcher:
                     hit_rules,
                     near,
                     tuple(tokens) if tokens else (),
-                    _is_word_char(word[0]),
-                    _is_word_char(word[-1]),
+                    word[0] in word_chars,
+                    word[-1] in word_chars,
                 )
                 add_word(word, value)
             automaton.make_automaton()
