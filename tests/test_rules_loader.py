@@ -258,3 +258,56 @@ def test_a_file_vouched_for_by_the_cache_compiles_its_patterns_only_when_drafts_
         "collaboration.proposal"
     ]
     assert pattern.compiled is not None
+
+
+def test_a_vouched_file_skips_its_line_map_and_still_names_the_line_of_a_vanished_model(
+    tmp_path, monkeypatch
+):
+    from bot.rules import loader
+
+    model = tmp_path / "mine.json"
+    model.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "bias": -3.0,
+                "n_min": 1,
+                "n_max": 3,
+                "words": True,
+                "weights": {"ば": 50.0},
+            }
+        ),
+        encoding="utf-8",
+    )
+    path = _pattern_rules_file(tmp_path)
+    path.write_text(
+        path.read_text("utf-8")
+        + """  - id: overboard.model
+    category: overboard
+    severity: warning
+    message: "x"
+    classifier: {model: "mine.json", threshold: 0.5}
+    examples: {match: ["ばかばか"], no_match: ["こんにちは"]}
+""",
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    first = load_rules(path, cache_dir=cache)
+    # Vouched for: the YAML line map is not built at all, and every draft gets the same review.
+    monkeypatch.setattr(loader, "_walk", lambda *a: pytest.fail("line map built"))
+    again = load_rules(path, cache_dir=cache)
+    for text in ("一緒に何かしませんか", "こんにちは", "ばかばか", ""):
+        assert again.review(text) == first.review(text)
+    assert again.advice == []  # advice lines are for `rules check`, which always loads in full
+    monkeypatch.undo()
+    model.unlink()  # gone since it was vouched for: the full load reports it at its line
+    with pytest.raises(RulesError) as info:
+        load_rules(path, cache_dir=cache, locale="en")
+    [problem] = info.value.problems
+    assert (
+        problem.line
+        == path.read_text("utf-8")
+        .splitlines()
+        .index('    classifier: {model: "mine.json", threshold: 0.5}')
+        + 1
+    )

@@ -398,6 +398,10 @@ def load_rules_text(
     RuleSet's pattern_triggers from an earlier load of the same file (a cache, never required).
     Model paths are relative to base_dir (default: the current folder).
     """
+    if examples_verified is not None:
+        vouched = _load_vouched(text, path, locale, examples_verified, known_triggers, base_dir)
+        if vouched is not None:
+            return vouched
     data, lines = _parse(text, path, locale or "ja")
     loc = locale or _guess_locale(data)
     problems = [
@@ -443,6 +447,45 @@ def load_rules_text(
     problems += _check_examples(ruleset, lines, path, loc)
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
+    return ruleset
+
+
+def _load_vouched(
+    text: str,
+    path: str,
+    locale: str | None,
+    examples_verified: Callable[[str], bool],
+    known_triggers: Mapping[str, list[list[str]] | None] | None,
+    base_dir: Path | None,
+) -> RuleSet | None:
+    """Load a file vouched for by the cache without its line map, or None to do it in full.
+
+    These exact bytes passed every check and example with this engine before, so nothing here
+    can need a line number; the YAML line map (a third of a `check` start-up) is skipped.
+    Anything unexpected (a model file gone or changed since) returns None: the full load
+    then reports it at its line. `advice` stays empty: `rules check` always loads in full.
+    """
+    try:
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a safe loader (C if available)
+        model = RulesFile.model_validate(data)
+    except (yaml.YAMLError, ValidationError):
+        return None
+    loc = locale or _guess_locale(data)
+    classifiers, digest, problems = _read_models(model, _Lines(), path, loc, base_dir)
+    if problems or not examples_verified(digest):
+        return None
+    try:
+        ruleset = RuleSet(
+            model,
+            source=path,
+            known_triggers=known_triggers,
+            classifiers=classifiers,
+            defer_patterns=True,
+            locale=locale,
+        )
+    except PatternErrors:
+        return None
+    ruleset.models_digest = digest
     return ruleset
 
 
