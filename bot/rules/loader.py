@@ -420,30 +420,17 @@ def load_rules_text(
     problems += model_problems
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
-    # Vouched for: this exact file and its models passed every example with this engine, so
-    # every pattern compiles; compile them as drafts need them (most never run on one draft).
-    verified = examples_verified is not None and examples_verified(digest)
     try:
-        ruleset = RuleSet(
-            model,
-            source=path,
-            known_triggers=known_triggers,
-            classifiers=classifiers,
-            defer_patterns=verified,
-            locale=locale,
-        )
+        ruleset = _compile(model, path, known_triggers, classifiers, digest, locale, defer=False)
     except PatternErrors as exc:
         problems += _pattern_problems(exc, lines, path, loc, model)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
-    ruleset.models_digest = digest
     ruleset.advice = [
         Problem(
             path, lines.line(("rules", i, *where)), model.rules[i].id, _t(loc, "slow", pattern=p)
         )
         for i, where, p in ruleset.unfiltered_patterns()
     ]
-    if verified:
-        return ruleset
     problems += _check_examples(ruleset, lines, path, loc)
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
@@ -475,16 +462,31 @@ def _load_vouched(
     if problems or not examples_verified(digest):
         return None
     try:
-        ruleset = RuleSet(
-            model,
-            source=path,
-            known_triggers=known_triggers,
-            classifiers=classifiers,
-            defer_patterns=True,
-            locale=locale,
-        )
+        # Every pattern compiled before, so each is compiled when a draft first needs it.
+        return _compile(model, path, known_triggers, classifiers, digest, locale, defer=True)
     except PatternErrors:
         return None
+
+
+def _compile(
+    model: RulesFile,
+    path: str,
+    known_triggers: Mapping[str, list[list[str]] | None] | None,
+    classifiers: dict[int, classifier.Model],
+    digest: str,
+    locale: str | None,
+    *,
+    defer: bool,
+) -> RuleSet:
+    """Build the rule set of a validated file whose models were read (digest: theirs)."""
+    ruleset = RuleSet(
+        model,
+        source=path,
+        known_triggers=known_triggers,
+        classifiers=classifiers,
+        defer_patterns=defer,
+        locale=locale,
+    )
     ruleset.models_digest = digest
     return ruleset
 

@@ -8,7 +8,7 @@ import re
 import sys
 import types
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import ahocorasick
@@ -210,21 +210,15 @@ def _urls(text: str) -> list[tuple[int, int]]:
     return sorted(set(spans))
 
 
-# Window text -> the URL spans twitter-text finds in it. Drafts of one account keep linking
-# the same pages, and the extractor is slow pure Python (~20 us a window).
-_URL_CACHE: dict[str, list[tuple[int, int]]] = {}
-_URL_CACHE_LIMIT = 4096
+@lru_cache(maxsize=4096)  # bounded: a batch of distinct links must not grow it forever
+def _window_urls(window: str) -> tuple[tuple[int, int], ...]:
+    """Return the URL spans twitter-text finds in a window of text.
 
-
-def _window_urls(window: str) -> list[tuple[int, int]]:
-    found = _URL_CACHE.get(window)
-    if found is None:
-        _, extract_urls = _twitter_text()
-        found = [tuple(url["indices"]) for url in extract_urls(window)]  # type: ignore[misc]
-        if len(_URL_CACHE) >= _URL_CACHE_LIMIT:
-            _URL_CACHE.clear()  # bounded: a batch of distinct links must not grow it forever
-        _URL_CACHE[window] = found
-    return found
+    Cached: drafts of one account keep linking the same pages, and the extractor is slow
+    pure Python (~20 us a window).
+    """
+    _, extract_urls = _twitter_text()
+    return tuple((url["indices"][0], url["indices"][1]) for url in extract_urls(window))
 
 
 def _units(text: str) -> list[tuple[int, int, int]]:

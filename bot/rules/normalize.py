@@ -309,7 +309,7 @@ def _single_beyond(s: str, i: int, step: int) -> bool:
     while 0 <= j < n and s[j] in seps and gap <= 3:
         j += step
         gap += 1
-    if gap == 0 or gap > 3 or not 0 <= j < n or s[j] == "\n":
+    if gap == 0 or gap > 3 or not 0 <= j < n:
         return False
     k = j + step
     return not 0 <= k < n or s[k] in seps
