@@ -293,6 +293,8 @@ def test_a_vouched_file_skips_its_line_map_and_still_names_the_line_of_a_vanishe
     )
     cache = tmp_path / "cache"
     first = load_rules(path, cache_dir=cache)
+    for snapshot in cache.glob("ruleset-*.pickle"):
+        snapshot.unlink()  # this test is about the load that runs when there is none
     # Vouched for: the YAML line map is not built at all, and every draft gets the same review.
     monkeypatch.setattr(loader, "_walk", lambda *a: pytest.fail("line map built"))
     again = load_rules(path, cache_dir=cache)
@@ -311,3 +313,110 @@ def test_a_vouched_file_skips_its_line_map_and_still_names_the_line_of_a_vanishe
         .index('    classifier: {model: "mine.json", threshold: 0.5}')
         + 1
     )
+
+
+def _write_model(path, weight: float) -> None:
+    """Write a one-feature model: "ば" weighs `weight` (0 flags nothing)."""
+    model = {"version": 1, "bias": -3.0, "n_min": 1, "n_max": 3, "words": True}
+    path.write_text(json.dumps({**model, "weights": {"ば": weight}}), encoding="utf-8")
+
+
+def _model_rules_file(tmp_path):
+    """Write a rules file with a pattern rule and a classifier rule reading mine.json."""
+    model = tmp_path / "mine.json"
+    _write_model(model, 50.0)
+    path = _pattern_rules_file(tmp_path)
+    path.write_text(
+        path.read_text("utf-8")
+        + """  - id: overboard.model
+    category: overboard
+    severity: warning
+    message: "x"
+    classifier: {model: "mine.json", threshold: 0.5}
+    examples: {match: ["ばかばか"], no_match: ["こんにちは"]}
+""",
+        encoding="utf-8",
+    )
+    return path, model
+
+
+DRAFTS = ("一緒に何かしませんか", "こんにちは", "ばかばか", "", "一緒にやりましょう ばか")
+
+
+def test_a_second_check_of_the_same_file_reads_the_compiled_rules_from_the_cache(
+    tmp_path, monkeypatch
+):
+    from bot.rules import loader
+
+    path, _ = _model_rules_file(tmp_path)
+    cache = tmp_path / "cache"
+    first = load_rules(path, cache_dir=cache)
+    [snapshot] = cache.glob("ruleset-*.pickle")
+    assert snapshot.stat().st_mode & 0o077 == 0  # this user's alone
+    # No YAML, no model JSON, no automaton: the whole load is the snapshot.
+    monkeypatch.setattr(loader, "load_rules_text", lambda *a, **k: pytest.fail("loaded in full"))
+    again = load_rules(path, cache_dir=cache)
+    for text in DRAFTS:
+        assert again.review(text) == first.review(text)
+    assert again.review_many(list(DRAFTS)) == first.review_many(list(DRAFTS))
+    assert again.model == first.model
+    assert again.advice == []
+
+
+def test_a_changed_model_file_is_read_again_not_taken_from_the_cache(tmp_path):
+    path, model = _model_rules_file(tmp_path)
+    cache = tmp_path / "cache"
+    assert [
+        f.rule_id
+        for f in load_rules(path, cache_dir=cache, locale="en").review("ばかばか").findings
+    ] == ["overboard.model"]
+    # The rules file is the same bytes, but the model now scores nothing: it must be reread
+    # (and since the examples no longer pass, the file is refused at the example's line).
+    _write_model(model, 0.0)
+    with pytest.raises(RulesError) as info:
+        load_rules(path, cache_dir=cache, locale="en")
+    [problem] = info.value.problems
+    assert problem.rule_id == "overboard.model" and "ばかばか" in problem.message
+
+
+def test_the_same_rules_in_another_folder_use_that_folders_model(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, _ = _model_rules_file(tmp_path / "a")
+    (tmp_path / "b" / "rules.yaml").write_bytes(first.read_bytes())  # same bytes, same name
+    _write_model(tmp_path / "b" / "mine.json", 0.0)  # beside a model of its own
+    monkeypatch.chdir(tmp_path / "a")
+    load_rules("rules.yaml", cache_dir=cache)
+    monkeypatch.chdir(tmp_path / "b")
+    # b's model flags nothing, so its example fails: b's model was really read.
+    with pytest.raises(RulesError):
+        load_rules("rules.yaml", cache_dir=cache)
+    _write_model(tmp_path / "b" / "mine.json", 60.0)
+    ruleset = load_rules("rules.yaml", cache_dir=cache)
+    assert ruleset.model_files == (str((tmp_path / "b" / "mine.json").resolve()),)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "shared", "wrong type"])
+def test_a_damaged_or_shared_cached_rule_set_is_ignored(tmp_path, damage):
+    import os
+    import pickle
+
+    path, _ = _model_rules_file(tmp_path)
+    (tmp_path / "planted").mkdir()
+    cache = tmp_path / "cache"
+    first = load_rules(path, cache_dir=cache)
+    [snapshot] = cache.glob("ruleset-*.pickle")
+    if damage == "garbage":
+        snapshot.write_bytes(b"\x80\x05not a pickle")
+    elif damage == "shared":
+        # Anyone may write it: a planted rule set must not be trusted, whatever it holds.
+        planted = load_rules(_pattern_rules_file(tmp_path / "planted"))  # one rule, no model
+        snapshot.write_bytes(pickle.dumps(planted))
+        os.chmod(snapshot, 0o666)
+    else:
+        snapshot.write_bytes(pickle.dumps({"not": "a rule set"}))
+    again = load_rules(path, cache_dir=cache)
+    for text in DRAFTS:
+        assert again.review(text) == first.review(text)
+    assert [r.id for r in again.rules] == [r.id for r in first.rules]

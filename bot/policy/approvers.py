@@ -19,7 +19,7 @@ CHANNEL_ID = r"^[CG][A-Z0-9]{2,}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ApprovalPolicy(_Strict):

@@ -34,7 +34,7 @@ Outcome = Literal["follow", "follow_back", "wait_for_them", "do_not_follow", "as
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class FollowText(_Strict):

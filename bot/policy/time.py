@@ -30,7 +30,7 @@ Clock = Annotated[str, Field(pattern=HHMM, description='Local time "HH:MM" (quot
 class _Strict(BaseModel):
     """Unknown keys are refused, as everywhere in rules.yaml."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Name(_Strict):

@@ -157,6 +157,10 @@ class _Pattern:
     extra: int | None
     compiled: Any = None  # re2's RE2 object, made on first use when the rules were vouched for
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # RE2 objects do not pickle: a pattern read from a snapshot compiles on first use.
+        return (_Pattern, (self.source, self.rule_index, self.role, self.extra))
+
     @property
     def regexp(self) -> Any:
         """Return the compiled RE2 object (compiling it now if it was deferred)."""
@@ -550,6 +554,7 @@ class RuleSet:
         # Set by the loader: a digest of the classifier model files (part of the cache key),
         # and advice that does not refuse the file (patterns that run on every draft).
         self.models_digest = ""
+        self.model_files: tuple[str, ...] = ()
         self.advice: list[Any] = []
         self.locale: str = locale or model.locale
         self._rules: list[_CompiledRule] = []
@@ -590,6 +595,12 @@ class RuleSet:
         known = known_triggers or {}
         self._base.freeze(known, self.pattern_triggers, defer_patterns)
         self._evasion.freeze(known, self.pattern_triggers, defer_patterns)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_scorer"] = None  # its numpy tables are rebuilt on first use
+        state["advice"] = []  # as a vouched load: `rules check` always loads in full
+        return state
 
     @property
     def rules(self) -> list[Rule]:

@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,11 +311,21 @@ def _check_rules(model: RulesFile, lines: _Lines, path: str, locale: str) -> lis
     return problems
 
 
+@dataclass
+class _Models:
+    """The trained models a rules file names, by rule index, and where they were read from."""
+
+    by_rule: dict[int, classifier.Model]
+    files: tuple[str, ...]  # in the order their bytes make up the digest
+    digest: str
+
+
 def _read_models(
     model: RulesFile, lines: _Lines, path: str, locale: str, base_dir: Path | None
-) -> tuple[dict[int, classifier.Model], str, list[Problem]]:
-    """Read every classifier rule's model file; return them by rule index, a digest, problems."""
+) -> tuple[_Models, list[Problem]]:
+    """Read every classifier rule's model file; return them with their digest, and problems."""
     models: dict[int, classifier.Model] = {}
+    files: list[str] = []
     problems: list[Problem] = []
     digest = hashlib.sha256()
     for i, rule in enumerate(model.rules):
@@ -340,7 +351,8 @@ def _read_models(
             )
             continue
         digest.update(raw)
-    return models, (digest.hexdigest()[:16] if models else ""), problems
+        files.append(str(file.resolve()))
+    return _Models(models, tuple(files), digest.hexdigest()[:16] if models else ""), problems
 
 
 def _pattern_problems(
@@ -416,12 +428,12 @@ def load_rules_text(
         problems += _pydantic_problems(exc, data, lines, path, loc)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
     problems += _check_rules(model, lines, path, loc)
-    classifiers, digest, model_problems = _read_models(model, lines, path, loc, base_dir)
+    models, model_problems = _read_models(model, lines, path, loc, base_dir)
     problems += model_problems
     if problems:
         raise RulesError(sorted(problems, key=lambda p: p.line))
     try:
-        ruleset = _compile(model, path, known_triggers, classifiers, digest, locale, defer=False)
+        ruleset = _compile(model, path, known_triggers, models, locale, defer=False)
     except PatternErrors as exc:
         problems += _pattern_problems(exc, lines, path, loc, model)
         raise RulesError(sorted(problems, key=lambda p: p.line)) from None
@@ -458,12 +470,12 @@ def _load_vouched(
     except (yaml.YAMLError, ValidationError):
         return None
     loc = locale or _guess_locale(data)
-    classifiers, digest, problems = _read_models(model, _Lines(), path, loc, base_dir)
-    if problems or not examples_verified(digest):
+    models, problems = _read_models(model, _Lines(), path, loc, base_dir)
+    if problems or not examples_verified(models.digest):
         return None
     try:
         # Every pattern compiled before, so each is compiled when a draft first needs it.
-        return _compile(model, path, known_triggers, classifiers, digest, locale, defer=True)
+        return _compile(model, path, known_triggers, models, locale, defer=True)
     except PatternErrors:
         return None
 
@@ -472,22 +484,22 @@ def _compile(
     model: RulesFile,
     path: str,
     known_triggers: Mapping[str, list[list[str]] | None] | None,
-    classifiers: dict[int, classifier.Model],
-    digest: str,
+    models: _Models,
     locale: str | None,
     *,
     defer: bool,
 ) -> RuleSet:
-    """Build the rule set of a validated file whose models were read (digest: theirs)."""
+    """Build the rule set of a validated file whose models were read."""
     ruleset = RuleSet(
         model,
         source=path,
         known_triggers=known_triggers,
-        classifiers=classifiers,
+        classifiers=models.by_rule,
         defer_patterns=defer,
         locale=locale,
     )
-    ruleset.models_digest = digest
+    ruleset.models_digest = models.digest
+    ruleset.model_files = models.files
     return ruleset
 
 
@@ -519,6 +531,10 @@ def load_rules(
     if cache_dir is None:
         return load_rules_text(text, shown, locale, base_dir=base_dir)
     fingerprint = _fingerprint(raw)
+    snapshot = cache_dir / f"ruleset-{_snapshot_key(fingerprint, shown, base_dir, locale)}.pickle"
+    ruleset = _read_snapshot(snapshot)
+    if ruleset is not None:
+        return ruleset
     saved = cache_dir / f"triggers-{fingerprint}.json"
     known = _read_json(saved)
 
@@ -542,9 +558,75 @@ def load_rules(
             temporary.replace(saved)  # atomic: a parallel start never reads half a file
             _prune(cache_dir, "triggers-*.json")
             _prune(cache_dir, "examples-*.ok")
+        _write_snapshot(snapshot, ruleset)
+        _prune(cache_dir, "ruleset-*.pickle")
     except OSError:
         pass  # a read-only home is fine: the work is just done again next time
     return ruleset
+
+
+# The compiled rule set of a file that passed, pickled: the next `check` of the same bytes
+# with the same engine loads it instead of parsing YAML, reading the model files' JSON and
+# building the automata (about two thirds of a start-up). Like Python's own __pycache__, it
+# is trusted because it lives in the user's cache folder: a file another user owns, or one
+# others may write to, is ignored. Anything unexpected falls back to the full load.
+_SNAPSHOT_ERRORS = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+
+
+def _snapshot_key(fingerprint: str, shown: str, base_dir: Path, locale: str | None) -> str:
+    """Name a snapshot: the same bytes elsewhere may read other model files, say other paths."""
+    where = f"{fingerprint}\0{shown}\0{base_dir.resolve()}\0{locale or ''}"
+    return hashlib.sha256(where.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _read_snapshot(path: Path) -> RuleSet | None:
+    """Return the rule set an earlier load of the same file pickled at path, or None."""
+    try:
+        info = path.stat()
+        getuid = getattr(os, "getuid", None)
+        if (getuid is not None and info.st_uid != getuid()) or info.st_mode & 0o022:
+            return None
+        ruleset = pickle.loads(path.read_bytes())
+    except _SNAPSHOT_ERRORS:
+        return None
+    if not isinstance(ruleset, RuleSet) or _files_digest(ruleset.model_files) != (
+        ruleset.models_digest
+    ):
+        return None  # a model file changed since: load in full (and say so if it is broken)
+    return ruleset
+
+
+def _files_digest(files: tuple[str, ...]) -> str | None:
+    """Return the digest _read_models gives for these model files, or None if one is gone."""
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    try:
+        for file in files:
+            digest.update(Path(file).read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()[:16]
+
+
+def _write_snapshot(path: Path, ruleset: RuleSet) -> None:
+    """Pickle ruleset at path atomically, readable and writable by this user only."""
+    data = pickle.dumps(ruleset, protocol=pickle.HIGHEST_PROTOCOL)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    temporary.replace(path)
 
 
 # Files kept per kind in the cache folder: one per rules file version recently used.

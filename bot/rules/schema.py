@@ -21,7 +21,7 @@ NonEmptyStr = Annotated[str, Field(min_length=1)]
 class _Strict(BaseModel):
     """Base for every section: unknown keys are refused, so typos never pass silently."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class LocalizedText(_Strict):
