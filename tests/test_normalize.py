@@ -1,5 +1,6 @@
 """Normalization keys: folds that make variants match, and offsets that lead back to the original."""
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -165,3 +166,11 @@ def test_an_evasion_key_without_separators_keeps_the_base_keys_map(text):
     assert [key.span(i, i + 1) for i in range(len(key.text))] == list(
         zip(starts, ends, strict=True)
     )
+
+
+@pytest.mark.parametrize("text", ["ﾞﾞ", "ﾟﾞabc", "ﾞ", "ﾞﾞｶﾞ"])
+def test_voiced_marks_with_nothing_before_them_form_one_cluster_as_the_slow_path_says(text):
+    from bot.rules.normalize import _base_key_clusters
+
+    fast, slow = base_key(text), _base_key_clusters(text)
+    assert (fast.text, fast.starts, fast.ends) == (slow.text, slow.starts, slow.ends)

@@ -265,8 +265,10 @@ def _base_key_clusters(text: str) -> Key:
     ends: list[int] = []
     i = 0
     n = len(text)
+    leading = True  # marks with nothing before them stand alone (as in base_key)
     while i < n:
-        j = _cluster_end(text, i)
+        leading = leading and _fold_single(text[i]) is _ATTACH
+        j = i + 1 if leading else _cluster_end(text, i)
         norm = unicodedata.normalize("NFKC", text[i:j])
         for ch in norm:
             for f in _fold_char(ch):
