@@ -44,6 +44,13 @@ def test_triggers_are_the_literals_every_match_must_contain(pattern, expected):
     assert trigger_groups(pattern)[0] == expected  # the set looked for first
 
 
+def test_a_class_holding_a_colon_is_not_mistaken_for_a_posix_class():
+    assert trigger_groups("(stuck|burned) by[:,] ?(we exist|try us)") == (
+        frozenset({"stuck", "burned"}),
+        frozenset({"we exist", "try us"}),
+    )
+
+
 def test_a_second_set_from_another_part_of_the_pattern_must_also_be_present():
     assert trigger_groups("(明日|来週)[^。]{0,5}(だよ|ですよ)") == (
         frozenset({"明日", "来週"}),
@@ -60,6 +67,7 @@ def test_a_second_set_from_another_part_of_the_pattern_must_also_be_present():
         "a?",
         ".{3,}",
         "[[:alpha:]]x",  # RE2 syntax Python reads differently: never guessed
+        "[^[:space:]]x",
         r"\p{Han}+さん",
         "(?s)a.b",
     ],

@@ -7,6 +7,7 @@ triggers and runs on every draft. Correctness never depends on it; only speed do
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import product
 
@@ -82,7 +83,9 @@ def _common(literal: str) -> bool:
 
 
 # RE2 syntax that Python's parser reads differently (or not at all): such a pattern always runs.
-_FOREIGN = ("[:", "\\p", "\\P", "\\C", "\\Q", "\\z", "\\x{", "(?U", "(?s", "(?m")
+_FOREIGN = ("\\p", "\\P", "\\C", "\\Q", "\\z", "\\x{", "(?U", "(?s", "(?m")
+# A POSIX class ([[:alpha:]], [^[:space:]]) is foreign too; a class holding a colon ([:,]) is not.
+_POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +104,7 @@ def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
     The second set, when there is one, comes from another part of the pattern
     (@handle … 一緒に): a draft must hold both before the pattern runs. None: unknown.
     """
-    if any(marker in source for marker in _FOREIGN):
+    if any(marker in source for marker in _FOREIGN) or _POSIX_CLASS.search(source):
         return None
     try:
         parsed = sre_parse.parse(source)
