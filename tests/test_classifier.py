@@ -113,6 +113,51 @@ def test_scoring_drafts_together_gives_each_exactly_the_score_it_gets_alone():
     assert together.scores_many([]) == []
 
 
+ENGLISH = [
+    "Unlike some brands, we actually test ours. Thank you for asking!",
+    "Thank you for asking: our spring menu starts on Monday.",
+    "Honestly, if you had read the manual you would know. Thank you thank you.",
+]
+
+
+def test_word_pairs_and_binary_features_score_alike_alone_in_tables_and_in_batches():
+    texts = MOCKING + POLITE + ENGLISH
+    labels = [True] * len(MOCKING) + [False] * len(POLITE) + [True, False, True]
+    model = C.train(texts, labels, min_count=1)
+    assert model.word_pairs and model.binary
+    assert any(" " in g for g in model.weights)  # a pair of English words
+    old = C.train(texts, labels, min_count=1, word_pairs=False, binary=False)
+    models = [model, old, *_shipped_models()[:1]]
+    keys = [base_key(t).text for t in [*texts, "", "a", "ok ok ok", "thank you thank you"]]
+    plain = C.Scorer(models, warm_up=10**9).scores_many(keys)
+    alone = C.Scorer(models, warm_up=0)
+    expected = [alone.scores(k) for k in keys]
+    for got, want, text in zip(plain, expected, keys, strict=True):
+        assert got == pytest.approx(want, abs=1e-9)
+        assert got[0] == pytest.approx(model.score(text), abs=1e-12)
+    assert C.Scorer(models, warm_up=0).scores_many(keys) == expected
+
+
+def test_a_version_1_model_is_read_with_its_old_feature_scheme_and_others_are_refused():
+    v1 = {"version": 1, "bias": 0.0, "n_min": 1, "n_max": 3, "words": True, "weights": {"a": 1}}
+    model = C.Model.from_dict(v1)
+    assert not model.word_pairs and not model.binary
+    # A repeated feature counts each time in the old scheme.
+    assert model.margin("aa") == pytest.approx(
+        2 / 10**0.5
+    )  # 10 features: 4 chars, 3 pairs, 2 triples, a word
+    again = C.Model.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert again.to_dict()["version"] == C.FORMAT_VERSION and again.margin("aa") == model.margin(
+        "aa"
+    )
+    with pytest.raises(ValueError, match="needs `word_pairs`"):
+        C.Model.from_dict({**v1, "version": 2})
+    with pytest.raises(ValueError, match=r"version: 3 .* reads versions 1, 2"):
+        C.Model.from_dict({**v1, "version": 3})
+    binary = C.Model.from_dict({**v1, "version": 2, "word_pairs": False, "binary": True})
+    assert binary.margin("aa") == pytest.approx(1 / 10**0.5)
+
+
 def test_the_scorers_hash_table_finds_what_a_sorted_search_finds():
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(5)
