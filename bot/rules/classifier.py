@@ -343,7 +343,7 @@ class Scorer:
             # Sorted needles search a sorted array far faster (the order of a sum is free).
             found = np.concatenate(parts)
             count = len(found)  # with repeats, even when `binary` adds each weight once
-            found = np.unique(found) if binary else np.sort(found)
+            found = _sorted_unique(np, found) if binary else np.sort(found)
             unknown = len(matrix) - 1
             total = matrix[unknown]
             if len(codes):
@@ -398,7 +398,7 @@ class Scorer:
             # Each draft's known n-grams in code order: the order Model.margin's table sum
             # has always added them in, so a score never depends on its batch.
             order = starts[known] + rows[known]
-            order = np.unique(order) if binary else np.sort(order)  # once per draft if binary
+            order = _sorted_unique(np, order) if binary else np.sort(order)  # once if binary
             owner = order // n_rows
             row = order - owner * n_rows
             totals = [
@@ -451,10 +451,23 @@ class _Group:
 def _in_order(np: Any, rows: Any) -> Any:
     """Return the column sums of rows, each added first to last as the batches' bincount does.
 
-    (`sum(axis=0)` adds a single column pairwise: its last bit could then differ.)
+    (`sum(axis=0)` adds a single column pairwise: its last bit could then differ. A running
+    sum adds in order, in one call.)
     """
-    owner = np.zeros(len(rows), dtype=np.intp)
-    return np.array([np.bincount(owner, weights=col, minlength=1)[0] for col in rows.T])
+    if not len(rows):
+        return np.zeros(rows.shape[1])
+    return rows.cumsum(axis=0)[-1]
+
+
+def _sorted_unique(np: Any, values: Any) -> Any:
+    """Return the distinct values, sorted (np.unique, at a fifth of its cost on small arrays)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def _hash_table(np: Any, codes: Any) -> tuple[Any, Any, int, int]:
