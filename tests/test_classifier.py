@@ -382,3 +382,22 @@ def test_the_shipped_models_are_what_the_training_corpora_train(category):
     assert set(shipped.weights) == set(fresh.weights)
     assert shipped.bias == pytest.approx(fresh.bias, abs=1e-5)
     assert max(abs(shipped.weights[g] - fresh.weights[g]) for g in fresh.weights) < 1e-4
+
+
+def test_the_highest_scoring_sentence_is_the_one_each_models_own_margin_picks():
+    models = [
+        C.Model.from_dict(json.loads((ROOT / "bot" / "data" / "models" / f"{c}.json").read_text()))
+        for c in ("overboard", "competitor", "commitment")
+    ]
+    texts = [
+        "いつもありがとうございます。",
+        "え、まだ更新してなかったんですか？そこからですか笑",
+        "Other brands? Let's just say we don't break.",
+        "ご不便をおかけしました",
+        "ご不便をおかけしました",  # a tie: the first one wins, as max() would pick
+    ]
+    cache: dict = {}  # shared by every model, as in one review
+    for model in models:
+        expected = max(range(len(texts)), key=lambda i: model.margin(texts[i]))
+        assert C.highest(model, texts, cache) == expected
+    assert C.highest(models[0], texts[3:], {}) == 0

@@ -16,24 +16,22 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# Training sets (dev*.yaml and the retired holdout.yaml … holdout12.yaml) tuned rules.yaml and
-# trained its models; holdout13.yaml … holdout15.yaml were written blind (their authors never
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout15.yaml) tuned rules.yaml and
+# trained its models; holdout16.yaml … holdout18.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout13.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
-    ("holdout13.yaml", "approval"): "blind set: 2 of 39 proposals not routed",
-    ("holdout14.yaml", "overboard"): "blind set: 8 of 48 over-the-line drafts not flagged (83%)",
-    ("holdout14.yaml", "competitor"): "blind set: 8 of 33 rival digs not flagged (76%)",
-    ("holdout14.yaml", "approval"): "blind set: 2 of 39 proposals not routed",
-    ("holdout15.yaml", "overboard"): "blind set: 10 of 49 over-the-line drafts not flagged (80%)",
-    ("holdout15.yaml", "collaboration"): "blind set: 4 of 39 proposals not flagged (90%)",
-    ("holdout15.yaml", "commitment"): "blind set: 4 of 34 promises not flagged (88%)",
-    ("holdout15.yaml", "competitor"): "blind set: 8 of 32 rival digs not flagged (75%)",
-    ("holdout15.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
-    ("holdout15.yaml", "approval"): "blind set: 4 of 39 proposals not routed",
+    ("holdout16.yaml", "overboard"): "blind set: 7 of 50 over-the-line drafts not flagged (86%)",
+    ("holdout16.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
+    ("holdout16.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
+    ("holdout17.yaml", "overboard"): "blind set: 9 of 49 over-the-line drafts not flagged (82%)",
+    ("holdout17.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
+    ("holdout17.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
+    ("holdout18.yaml", "overboard"): "blind set: 9 of 49 over-the-line drafts not flagged (82%)",
+    ("holdout18.yaml", "competitor"): "blind set: 10 of 32 rival digs not flagged (69%)",
+    ("holdout18.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
 }
 
 

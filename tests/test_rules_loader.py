@@ -265,32 +265,7 @@ def test_a_vouched_file_skips_its_line_map_and_still_names_the_line_of_a_vanishe
 ):
     from bot.rules import loader
 
-    model = tmp_path / "mine.json"
-    model.write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "bias": -3.0,
-                "n_min": 1,
-                "n_max": 3,
-                "words": True,
-                "weights": {"ば": 50.0},
-            }
-        ),
-        encoding="utf-8",
-    )
-    path = _pattern_rules_file(tmp_path)
-    path.write_text(
-        path.read_text("utf-8")
-        + """  - id: overboard.model
-    category: overboard
-    severity: warning
-    message: "x"
-    classifier: {model: "mine.json", threshold: 0.5}
-    examples: {match: ["ばかばか"], no_match: ["こんにちは"]}
-""",
-        encoding="utf-8",
-    )
+    path, model = _model_rules_file(tmp_path)
     cache = tmp_path / "cache"
     first = load_rules(path, cache_dir=cache)
     for snapshot in cache.glob("ruleset-*.pickle"):

@@ -132,16 +132,14 @@ class Model:
         The sum is divided by the root of the number of features with repeats, even when
         `binary` counts each distinct feature's weight once.
         """
-        get, zero = self.weights.get, repeat(0.0)
-        count = sum(map(len, parts))
+        return self._margin_of(*_prepared(parts, self.binary))
+
+    def _margin_of(self, parts: list[list[str]], count: int) -> float:
+        """Return the log-odds given features already prepared by _prepared."""
         if not count:
             return self.bias
-        if self.binary:
-            # Sorted: the order the numpy tables add in (codes sort as their strings do).
-            total = sum(sum(map(get, sorted(set(part)), zero)) for part in parts)
-        else:
-            total = sum(sum(map(get, part, zero)) for part in parts)
-        return self.bias + total / math.sqrt(count)
+        get, zero = self.weights.get, repeat(0.0)
+        return self.bias + sum(sum(map(get, part, zero)) for part in parts) / math.sqrt(count)
 
     def score(self, text: str) -> float:
         """Return the probability that the draft belongs to the category."""
@@ -194,6 +192,32 @@ class Model:
             binary=scheme["binary"],
             meta=dict(data.get("meta", {})),
         )
+
+
+def _prepared(parts: list[list[str]], binary: bool) -> tuple[list[list[str]], int]:
+    """Return the features a model adds up, and how many the draft has (with repeats)."""
+    count = sum(map(len, parts))
+    if binary:
+        # Sorted: the order the numpy tables add in (codes sort as their strings do).
+        parts = [sorted(set(part)) for part in parts]
+    return parts, count
+
+
+def highest(model: Model, texts: Sequence[str], cache: dict[Any, Any]) -> int:
+    """Return the index of the text the model scores highest (the first, on a tie).
+
+    cache keeps each text's features by feature scheme: models sharing a scheme read them once.
+    """
+    best, best_margin = 0, -math.inf
+    scheme = (*model.setting, model.binary)
+    for i, text in enumerate(texts):
+        prepared = cache.get((i, scheme))
+        if prepared is None:
+            prepared = cache[i, scheme] = _prepared(_grams(text, *model.setting), model.binary)
+        margin = model._margin_of(*prepared)
+        if margin > best_margin:
+            best, best_margin = i, margin
+    return best
 
 
 # Every n-gram becomes one integer: its code points in base 0x110000 (three fit in 63 bits),

@@ -725,17 +725,18 @@ class RuleSet:
         rules = self._classifier_rules
         found: list[Finding] = []
         sentences: list[tuple[int, int]] | None = None
+        texts: list[str] = []
+        features: dict[Any, Any] = {}  # each sentence's features, shared by the models
         for (compiled, trained, threshold), score in zip(rules, scores, strict=True):
             if score < threshold:
                 continue
             # A score has no excerpt of its own: point at the sentence that scores highest.
             if sentences is None:
                 sentences = _sentences(safe)
+                texts = [safe[s:e] for s, e in sentences]
             start, end = sentences[0]
             if len(sentences) > 1:
-                start, end = max(
-                    sentences, key=lambda span: trained.margin(safe[span[0] : span[1]])
-                )
+                start, end = sentences[classifier.highest(trained, texts, features)]
             message = _fill(compiled.message, score=round(score * 100))
             found.append(self._finding(compiled, text, start, end, None, message=message))
         return found
