@@ -122,6 +122,11 @@ class Model:
         """The settings that decide a draft's features (models sharing them share tables)."""
         return (self.n_min, self.n_max, self.words, self.word_pairs)
 
+    @property
+    def scheme(self) -> tuple[int, int, bool, bool, bool]:
+        """The settings and `binary`: models sharing them add up the very same features."""
+        return (*self.setting, self.binary)
+
     def margin(self, text: str) -> float:
         """Return the raw score (log-odds) of a draft."""
         return self._margin(_grams(text, *self.setting))
@@ -209,7 +214,7 @@ def highest(model: Model, texts: Sequence[str], cache: dict[Any, Any]) -> int:
     cache keeps each text's features by feature scheme: models sharing a scheme read them once.
     """
     best, best_margin = 0, -math.inf
-    scheme = (*model.setting, model.binary)
+    scheme = model.scheme
     for i, text in enumerate(texts):
         prepared = cache.get((i, scheme))
         if prepared is None:
@@ -280,14 +285,14 @@ class Scorer:
         return out
 
     def _plain_scores(self, key: str) -> list[float]:
-        cache: dict[tuple[int, int, bool, bool], list[list[str]]] = {}
+        # Features read (and, for binary models, made distinct) once per scheme, not per model.
+        cache: dict[tuple[int, int, bool, bool, bool], tuple[list[list[str]], int]] = {}
         out = []
         for m in self.models:
-            setting = m.setting
-            parts = cache.get(setting)
-            if parts is None:
-                parts = cache[setting] = _grams_of_key(key, *setting)
-            out.append(_sigmoid(m._margin(parts)))
+            prepared = cache.get(m.scheme)
+            if prepared is None:
+                prepared = cache[m.scheme] = _prepared(_grams_of_key(key, *m.setting), m.binary)
+            out.append(_sigmoid(m._margin_of(*prepared)))
         return out
 
     def build(self) -> None:
@@ -303,7 +308,7 @@ class Scorer:
         for i, m in enumerate(self.models):
             if m.n_max > 3:
                 raise ValueError("the scorer reads n-grams up to 3 characters")
-            settings.setdefault((*m.setting, m.binary), []).append(i)
+            settings.setdefault(m.scheme, []).append(i)
         for setting, members in settings.items():
             features = sorted({g for i in members for g in self.models[i].weights})
             grams = [g for g in features if not g.startswith(_WORD_MARK)]
