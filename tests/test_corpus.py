@@ -23,15 +23,21 @@ MIN_CLEAN = 0.95
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout16.yaml", "overboard"): "blind set: 7 of 50 over-the-line drafts not flagged (86%)",
-    ("holdout16.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
-    ("holdout16.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
-    ("holdout17.yaml", "overboard"): "blind set: 9 of 49 over-the-line drafts not flagged (82%)",
-    ("holdout17.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
-    ("holdout17.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
-    ("holdout18.yaml", "overboard"): "blind set: 9 of 49 over-the-line drafts not flagged (82%)",
-    ("holdout18.yaml", "competitor"): "blind set: 10 of 32 rival digs not flagged (69%)",
-    ("holdout18.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
+    ("holdout19.yaml", "overboard"): "blind set: 16 of 49 over-the-line drafts not flagged (67%)",
+    ("holdout19.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
+    ("holdout19.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
+    ("holdout19.yaml", "approval"): "blind set: 3 of 38 proposals not routed",
+    ("holdout20.yaml", "overboard"): "blind set: 16 of 48 over-the-line drafts not flagged (67%)",
+    ("holdout20.yaml", "competitor"): "blind set: 12 of 32 rival digs not flagged (62%)",
+    ("holdout20.yaml", "commitment"): "blind set: 7 of 35 promises not flagged (80%)",
+    (
+        "holdout20.yaml",
+        "collaboration",
+    ): "blind set: 4 of 39 collaboration drafts not flagged (90%, below)",
+    ("holdout20.yaml", "approval"): "blind set: 4 of 39 proposals not routed",
+    ("holdout21.yaml", "overboard"): "blind set: 19 of 49 over-the-line drafts not flagged (61%)",
+    ("holdout21.yaml", "competitor"): "blind set: 13 of 31 rival digs not flagged (58%)",
+    ("holdout21.yaml", "privacy"): "blind set: 7 of 33 privacy drafts not flagged (79%)",
 }
 
 
