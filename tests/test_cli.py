@@ -336,6 +336,31 @@ def test_check_path_imports_no_slack_or_sql(rules_file):
     assert proc.stdout.decode().strip().endswith("IMPORTED []")
 
 
+def test_a_check_from_the_compiled_cache_imports_no_yaml_or_pydantic(rules_file, tmp_path):
+    # Validation needs PyYAML and pydantic; a rule set read back from the cache needs neither,
+    # and importing them was a third of every start-up.
+    code = (
+        f"import sys; from bot.cli import main; rc = main(['check', '--rules', {str(rules_file)!r}, '-']);"
+        "print('IMPORTED', sorted({m.split('.')[0] for m in sys.modules} & {'yaml', 'pydantic'}))"
+    )
+    env = {**os.environ, "SOCIAL_REVIEW_CACHE_DIR": str(tmp_path / "cache")}
+
+    def imported() -> str:
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            input="今度コラボしませんか？".encode(),
+            capture_output=True,
+            cwd=ROOT,
+            env=env,
+            timeout=60,
+        )
+        assert "コラボ" in proc.stdout.decode()  # it did review the draft
+        return proc.stdout.decode().strip().splitlines()[-1]
+
+    assert imported() == "IMPORTED ['pydantic', 'yaml']"  # first run: the file is validated
+    assert imported() == "IMPORTED []"
+
+
 def test_usage_errors_exit_2():
     code, _, err = run("check", "--format", "xml")
     assert code == 2

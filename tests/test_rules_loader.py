@@ -338,6 +338,20 @@ def test_a_second_check_of_the_same_file_reads_the_compiled_rules_from_the_cache
     assert again.advice == []
 
 
+def test_another_version_of_an_engine_library_does_not_reuse_the_cache(tmp_path, monkeypatch):
+    from bot.rules import loader
+
+    package = tmp_path / "site" / "fakelib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("VERSION = '1.0'\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(loader, "_ENGINE_PACKAGES", (*loader._ENGINE_PACKAGES, "fakelib"))
+    before = loader._fingerprint(b"version: 1")
+    assert loader._fingerprint(b"version: 1") == before
+    (package / "__init__.py").write_text("VERSION = '1.10'\n")  # an upgrade rewrites the file
+    assert loader._fingerprint(b"version: 1") != before
+
+
 def test_a_changed_model_file_is_read_again_not_taken_from_the_cache(tmp_path):
     path, model = _model_rules_file(tmp_path)
     cache = tmp_path / "cache"

@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 import re2
@@ -14,8 +14,12 @@ import re2
 from . import classifier, metrics
 from .normalize import SEPARATORS, Key, base_key, evasion_key, normalize_pattern, normalize_term
 from .prefilter import trigger_groups, weak
-from .schema import Rule, RulesFile
 from .types import SEVERITY_RANK, Finding, Review
+
+if TYPE_CHECKING:  # pydantic is only needed to validate a file, not to review with it
+    from collections.abc import Callable
+
+    from .schema import Rule, RulesFile
 
 # A draft that repeats one bad word thousands of times needs a handful of findings, not all.
 MAX_FINDINGS_PER_RULE = 20
@@ -104,8 +108,16 @@ class _Hits:
 
 @dataclass(slots=True)
 class _CompiledRule:
+    """What reviewing needs of one rule: plain data, so a compiled rule set pickles without pydantic."""
+
     index: int
-    rule: Rule
+    id: str
+    category: str
+    severity: str
+    requires_approval: bool
+    guideline: str | None
+    confidence: str
+    metric: tuple[str, int] | None  # (kind, max) of a metric rule
     message: str
     suggestion: str | None
     evasion: bool
@@ -194,7 +206,10 @@ class _Matcher:
         self._near_patterns: dict[int, tuple[int, int]] = {}  # pattern -> (rule, context)
         self._always_near: frozenset[tuple[int, int]] = frozenset()
         self._weak: list[int] = []  # patterns with no distinctive word: they run on most drafts
+        # The automaton maps each word to an index into _values: an automaton of plain ints
+        # unpickles ~7x faster than one holding a tuple per word (start-up from a snapshot).
         self._automaton: ahocorasick.Automaton | None = None
+        self._values: list[tuple[Any, ...]] = []
 
     def require_near(self, rule_index: int, contexts: int) -> None:
         """Note that a rule matches only where each of its `contexts` near-contexts is seen."""
@@ -281,10 +296,11 @@ class _Matcher:
         )
         words = set(self._terms) | set(triggered)
         if words:
-            automaton = ahocorasick.Automaton()
+            automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+            values: list[tuple[Any, ...]] = [_NOTHING]
             for ch in _COMMON_CHARS:
                 if ch + _NEVER not in words:
-                    automaton.add_word(ch + _NEVER, _NOTHING)
+                    automaton.add_word(ch + _NEVER, 0)
             terms = self._terms
             word_chars = _WORD_CHARS
             nothing: frozenset[Any] = frozenset()
@@ -308,9 +324,11 @@ class _Matcher:
                     word[0] in word_chars,
                     word[-1] in word_chars,
                 )
-                add_word(word, value)
+                add_word(word, len(values))
+                values.append(value)
             automaton.make_automaton()
             self._automaton = automaton
+            self._values = values
 
     def compile_all(self) -> None:
         """Compile every pattern whose compilation was deferred."""
@@ -334,7 +352,9 @@ class _Matcher:
         if self._automaton is not None:
             n = len(text)
             word_chars = _WORD_CHARS
-            for end_idx, value in self._automaton.iter(text):
+            values = self._values
+            for end_idx, index in self._automaton.iter(text):
+                value = values[index]
                 length, payload, word_hits, near_keys, pattern_ids, word_start, word_end = value
                 if pattern_ids:
                     fired.update(pattern_ids)
@@ -549,7 +569,10 @@ class RuleSet:
         only for rules already known to compile (an invalid pattern then fails at that draft).
         locale overrides the file's `locale` for messages (ja | en).
         """
-        self.model = model
+        self._model: RulesFile | None = model
+        # Set by the loader on a rule set read from its snapshot, which leaves the validated
+        # file out (pickling it would import pydantic at every start): rebuilds it on demand.
+        self.model_factory: Callable[[], RulesFile] | None = None
         self.source = source
         # Set by the loader: a digest of the classifier model files (part of the cache key),
         # and advice that does not refuse the file (patterns that run on every draft).
@@ -566,7 +589,13 @@ class RuleSet:
         for index, rule in enumerate(model.rules):
             compiled = _CompiledRule(
                 index=index,
-                rule=rule,
+                id=rule.id,
+                category=rule.category,
+                severity=rule.severity,
+                requires_approval=rule.requires_approval,
+                guideline=rule.guideline,
+                confidence=rule.confidence,
+                metric=None if rule.metric is None else (rule.metric.kind, rule.metric.max),
                 message=_localize(rule.message, self.locale),
                 suggestion=_localize(rule.suggestion, self.locale) if rule.suggestion else None,
                 evasion=rule.evasion,
@@ -588,7 +617,7 @@ class RuleSet:
                     raise ValueError(f"rule {rule.id}: its classifier model was not loaded")
                 self._classifier_rules.append((compiled, trained, rule.classifier.threshold))
                 continue
-            self._add_rule(compiled)
+            self._add_rule(compiled, rule)
         self._order = {rule.id: i for i, rule in enumerate(model.rules)}
         # Reading a pattern's literals costs ~0.2 ms each: a loader may keep them between runs.
         self.pattern_triggers: dict[str, list[list[str]] | None] = {}
@@ -600,7 +629,18 @@ class RuleSet:
         state = self.__dict__.copy()
         state["_scorer"] = None  # its numpy tables are rebuilt on first use
         state["advice"] = []  # as a vouched load: `rules check` always loads in full
+        state["_model"] = None  # see model_factory
+        state["model_factory"] = None
         return state
+
+    @property
+    def model(self) -> RulesFile:
+        """Return the validated rules file (rebuilt on first use for a rule set from a snapshot)."""
+        if self._model is None:
+            if self.model_factory is None:
+                raise RuntimeError("this rule set came from a snapshot without its model_factory")
+            self._model = self.model_factory()
+        return self._model
 
     @property
     def rules(self) -> list[Rule]:
@@ -613,10 +653,9 @@ class RuleSet:
         A rule with `near` cues is left out: it only runs where its cues are.
         """
         found = [*self._base.unfiltered(), *self._evasion.unfiltered()]
-        return [f for f in found if not self._rules[f[0]].rule.near_contexts]
+        return [f for f in found if not self._rules[f[0]].near]
 
-    def _add_rule(self, compiled: _CompiledRule) -> None:
-        rule = compiled.rule
+    def _add_rule(self, compiled: _CompiledRule, rule: Rule) -> None:
         ev = rule.evasion
         matcher = self._evasion if ev else self._base
         i = compiled.index
@@ -766,13 +805,13 @@ class RuleSet:
         return found
 
     def _measure(self, compiled: _CompiledRule, safe: str, text: str) -> list[Finding]:
-        metric = compiled.rule.metric
-        assert metric is not None
-        result = metrics.measure(metric.kind, safe, metric.max)
+        assert compiled.metric is not None
+        kind, limit = compiled.metric
+        result = metrics.measure(kind, safe, limit)
         if result is None:
             return []
         start, end, value = result
-        message = _fill(compiled.message, value=value, max=metric.max, over=value - metric.max)
+        message = _fill(compiled.message, value=value, max=limit, over=value - limit)
         return [self._finding(compiled, text, start, end, None, message=message)]
 
     def _finding(
@@ -784,19 +823,18 @@ class RuleSet:
         suggestion: str | None,
         message: str | None = None,
     ) -> Finding:
-        rule = compiled.rule
         return Finding(
-            rule_id=rule.id,
-            category=rule.category,
-            severity=rule.severity,
-            requires_approval=rule.requires_approval,
+            rule_id=compiled.id,
+            category=compiled.category,
+            severity=compiled.severity,
+            requires_approval=compiled.requires_approval,
             start=start,
             end=end,
             excerpt=text[start:end],
             message=message if message is not None else compiled.message,
             suggestion=suggestion if suggestion is not None else compiled.suggestion,
-            guideline=rule.guideline,
-            confidence=rule.confidence,
+            guideline=compiled.guideline,
+            confidence=compiled.confidence,
         )
 
 
