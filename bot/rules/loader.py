@@ -163,12 +163,11 @@ class _Lines:
 
 
 def _walk(node: yaml.Node, path: tuple[Any, ...], lines: _Lines) -> None:
-    import yaml
-
+    # By the node's kind name (scalar, mapping, sequence): no module lookup per node.
     lines.by_path.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.ScalarNode):
+    if node.id == "scalar":
         lines.scalars[path] = node.value  # as written: 0120 stays 0120, not 120
-    elif isinstance(node, yaml.MappingNode):
+    elif node.id == "mapping":
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
@@ -178,7 +177,7 @@ def _walk(node: yaml.Node, path: tuple[Any, ...], lines: _Lines) -> None:
             lines.by_path[(*path, key)] = key_node.start_mark.line + 1
             _walk(value_node, (*path, key), lines)
             # point a scalar's errors at its key's line (same line in block style)
-    elif isinstance(node, yaml.SequenceNode):
+    elif node.id == "sequence":
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), lines)
 
@@ -484,14 +483,11 @@ def _load_vouched(
     import yaml
     from pydantic import ValidationError
 
-    from .schema import RulesFile
-
     try:
-        data = yaml.load(text, Loader=_safe_loader())  # a safe loader (C if available)
-        model = RulesFile.model_validate(data)
+        model = _model_of(text)
     except (yaml.YAMLError, ValidationError):
         return None
-    loc = locale or _guess_locale(data)
+    loc = locale or model.locale
     models, problems = _read_models(model, _Lines(), path, loc, base_dir)
     if problems or not examples_verified(models.digest):
         return None
@@ -630,7 +626,7 @@ def _read_snapshot(path: Path) -> RuleSet | None:
 
 
 def _model_of(text: str) -> RulesFile:
-    """Validate the text of a file that a snapshot was made from (it passed before)."""
+    """Validate a file's text without its line map: for text that passed every check before."""
     import yaml
 
     from .schema import RulesFile
