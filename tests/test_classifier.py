@@ -158,6 +158,15 @@ def test_a_version_1_model_is_read_with_its_old_feature_scheme_and_others_are_re
     assert binary.margin("aa") == pytest.approx(1 / 10**0.5)
 
 
+def test_an_n_grams_code_is_its_code_points_in_base_0x110000():
+    import numpy as np
+
+    grams = ["a", "ab", "abc", "日", "日本", "🎉x", "\U0010ffff" * 3, "\x00", "\ud800z"]
+    expected = [sum(ord(c) * 0x110000 ** (len(g) - 1 - k) for k, c in enumerate(g)) for g in grams]
+    assert C._gram_codes(np, grams).tolist() == expected
+    assert C._gram_codes(np, []).tolist() == []
+
+
 def test_the_scorers_hash_table_finds_what_a_sorted_search_finds():
     np = pytest.importorskip("numpy")
     rng = np.random.default_rng(5)
@@ -384,7 +393,8 @@ def test_the_shipped_models_are_what_the_training_corpora_train(category):
     assert max(abs(shipped.weights[g] - fresh.weights[g]) for g in fresh.weights) < 1e-4
 
 
-def test_the_highest_scoring_sentence_is_the_one_each_models_own_margin_picks():
+@pytest.mark.parametrize("tables", [False, True])
+def test_the_highest_scoring_sentence_is_the_one_each_models_own_margin_picks(tables):
     models = [
         C.Model.from_dict(json.loads((ROOT / "bot" / "data" / "models" / f"{c}.json").read_text()))
         for c in ("overboard", "competitor", "commitment")
@@ -396,8 +406,14 @@ def test_the_highest_scoring_sentence_is_the_one_each_models_own_margin_picks():
         "ご不便をおかけしました",
         "ご不便をおかけしました",  # a tie: the first one wins, as max() would pick
     ]
-    cache: dict = {}  # shared by every model, as in one review
-    for model in models:
-        expected = max(range(len(texts)), key=lambda i: model.margin(texts[i]))
-        assert C.highest(model, texts, cache) == expected
-    assert C.highest(models[0], texts[3:], {}) == 0
+    keys = [base_key(t).text for t in texts]
+    scorer = C.Scorer(models, warm_up=0 if tables else 10**9)
+    if tables:
+        scorer.build()
+    expected = [max(range(len(texts)), key=lambda i, m=m: m.margin(texts[i])) for m in models]
+    assert len(set(expected)) > 1  # the models disagree: each is asked on its own
+    assert scorer.highest([0, 1, 2], keys) == expected
+    assert scorer.highest([2, 0], keys) == [expected[2], expected[0]]
+    assert scorer.highest([0, 1], keys[3:]) == [0, 0]
+    # Scoring sentences neither spends the warm-up nor builds the tables.
+    assert (scorer._np is None) == (not tables)

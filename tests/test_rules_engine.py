@@ -452,16 +452,18 @@ def test_preparing_everything_up_front_changes_no_review(shipped_pair, tmp_path)
     # compiled and the scorer's tables built once, in the parent. Reviews must not change.
     from pathlib import Path
 
-    from bot.rules import load_rules
+    from bot.rules import load_rules, metrics
 
     shipped = Path(__file__).resolve().parent.parent / "rules.yaml"
     load_rules(shipped, cache_dir=tmp_path)  # vouches for the file: the next load defers
     deferred = load_rules(shipped, cache_dir=tmp_path)
     patterns = [*deferred._base._patterns, *deferred._evasion._patterns]
     assert any(p.compiled is None for p in patterns)
+    metrics._twitter_text.cache_clear()
     deferred.prepare_all()
     assert all(p.compiled is not None for p in patterns)
     assert deferred._scorer is not None and deferred._scorer._np is not None
+    assert metrics._twitter_text.cache_info().currsize == 1  # the URL extractor, loaded too
     drafts = _varied_drafts()
     one_by_one, _ = shipped_pair
     assert deferred.review_many(drafts) == [one_by_one.review(t) for t in drafts]

@@ -208,40 +208,28 @@ def _prepared(parts: list[list[str]], binary: bool) -> tuple[list[list[str]], in
     return parts, count
 
 
-def highest(model: Model, texts: Sequence[str], cache: dict[Any, Any]) -> int:
-    """Return the index of the text the model scores highest (the first, on a tie).
-
-    cache keeps each text's features by feature scheme: models sharing a scheme read them once.
-    """
-    best, best_margin = 0, -math.inf
-    scheme = model.scheme
-    for i, text in enumerate(texts):
-        prepared = cache.get((i, scheme))
-        if prepared is None:
-            prepared = cache[i, scheme] = _prepared(_grams(text, *model.setting), model.binary)
-        margin = model._margin_of(*prepared)
-        if margin > best_margin:
-            best, best_margin = i, margin
-    return best
-
-
 # Every n-gram becomes one integer: its code points in base 0x110000 (three fit in 63 bits),
 # so a draft's features are looked up all at once in a sorted array (numpy), not one by one.
 _BASE = 0x110000
 
 
-def _gram_code(gram: str) -> int:
-    """Return the integer code of a character n-gram (n <= 3)."""
-    code = 0
-    for ch in gram:
-        code = code * _BASE + ord(ch)
-    return code
+def _gram_codes(np: Any, grams: Sequence[str]) -> Any:
+    """Return the integer code of each character n-gram (n <= 3): its code points in base _BASE."""
+    lengths = np.fromiter(map(len, grams), np.int64, len(grams))
+    text = "".join(grams).encode("utf-32-le", "surrogatepass")
+    chars = np.frombuffer(text, dtype=np.uint32).astype(np.int64)
+    starts = np.cumsum(lengths) - lengths
+    codes = chars[starts]
+    for k in (1, 2):
+        longer = np.flatnonzero(lengths > k)
+        codes[longer] = codes[longer] * _BASE + chars[starts[longer] + k]
+    return codes
 
 
 # Multiplicative hashing (Fibonacci) of n-gram codes into a power-of-two table.
 _HASH_MULT = 0x9E3779B97F4A7C15
 _EMPTY = -1  # an empty slot: codes are never negative
-# Drafts scored per numpy pass in Scorer._table_scores.
+# Drafts scored per numpy pass in Scorer._table_margins.
 _TABLE_DRAFTS = 64
 
 
@@ -272,19 +260,39 @@ class Scorer:
 
     def scores_many(self, keys: Sequence[str]) -> list[list[float]]:
         """Return each model's probability for each draft, as scores() one by one would."""
+        return [list(map(_sigmoid, margins)) for margins in self.margins_many(keys)]
+
+    def margins_many(self, keys: Sequence[str]) -> list[list[float]]:
+        """Return each model's log-odds for each draft (the scores before the sigmoid)."""
         out: list[list[float]] = []
         i = 0
         while self._np is None and self._left > 0 and i < len(keys):
             self._left -= 1
-            out.append(self._plain_scores(keys[i]))
+            out.append(self._plain_margins(keys[i]))
             i += 1
         if i < len(keys):
             if self._np is None:
                 self._build()
-            out.extend(self._table_scores(keys[i:] if i else keys))
+            out.extend(self._table_margins(keys[i:] if i else keys))
         return out
 
-    def _plain_scores(self, key: str) -> list[float]:
+    def highest(self, models: Sequence[int], keys: Sequence[str]) -> list[int]:
+        """Return, for each model index, the index of the key it scores highest (first on a tie).
+
+        Used to point a flagged draft at its most telling sentence: every sentence is scored
+        by every model in one pass, however many models flagged the draft.
+        """
+        # Not margins_many: scoring sentences must neither use up the warm-up nor build the
+        # tables (a one-draft `check` would pay ~0.3 s for them).
+        if self._np is None:
+            margins = [self._plain_margins(key) for key in keys]
+        else:
+            margins = self._table_margins(keys)
+        return [
+            max(range(len(keys)), key=lambda k, m=m: margins[k][m]) if keys else 0 for m in models
+        ]
+
+    def _plain_margins(self, key: str) -> list[float]:
         # Features read (and, for binary models, made distinct) once per scheme, not per model.
         cache: dict[tuple[int, int, bool, bool, bool], tuple[list[list[str]], int]] = {}
         out = []
@@ -292,7 +300,7 @@ class Scorer:
             prepared = cache.get(m.scheme)
             if prepared is None:
                 prepared = cache[m.scheme] = _prepared(_grams_of_key(key, *m.setting), m.binary)
-            out.append(_sigmoid(m._margin_of(*prepared)))
+            out.append(m._margin_of(*prepared))
         return out
 
     def build(self) -> None:
@@ -310,15 +318,21 @@ class Scorer:
                 raise ValueError("the scorer reads n-grams up to 3 characters")
             settings.setdefault(m.scheme, []).append(i)
         for setting, members in settings.items():
-            features = sorted({g for i in members for g in self.models[i].weights})
-            grams = [g for g in features if not g.startswith(_WORD_MARK)]
-            words = [g for g in features if g.startswith(_WORD_MARK)]
+            # Built before every large batch (~70k features): each step runs in C or numpy.
+            # n-grams need no sort: their rows are put in code order below (codes are distinct).
+            # Words keep sorted rows: a binary model adds a draft's words in row order.
+            grams: list[str] = []
+            words: list[str] = []
+            for g in set().union(*(self.models[i].weights for i in members)):
+                (words if g.startswith(_WORD_MARK) else grams).append(g)
+            words.sort()
             rows = {g: r for r, g in enumerate(grams + words)}
             matrix = np.zeros((len(rows) + 1, len(members)))  # the last row: unknown feature
             for col, i in enumerate(members):
-                for g, w in self.models[i].weights.items():
-                    matrix[rows[g], col] = w
-            codes = np.array([_gram_code(g) for g in grams], dtype=np.int64)
+                weights = self.models[i].weights
+                at = np.fromiter(map(rows.__getitem__, weights), np.int64, len(weights))
+                matrix[at, col] = np.fromiter(weights.values(), np.float64, len(weights))
+            codes = _gram_codes(np, grams)
             order = np.argsort(codes, kind="stable")
             # n-gram weights in the order of their sorted codes, one contiguous array per model
             by_code = matrix[order] if len(grams) else matrix[:0]
@@ -338,7 +352,7 @@ class Scorer:
         self._groups = groups
         self._np = np  # last: another thread sees either no tables or complete ones
 
-    def _table_scores(self, keys: Sequence[str]) -> list[list[float]]:
+    def _table_margins(self, keys: Sequence[str]) -> list[list[float]]:
         if len(keys) == 1:
             return [self._table_one(keys[0])]
         out: list[list[float]] = []
@@ -348,7 +362,7 @@ class Scorer:
         return out
 
     def _table_one(self, key: str) -> list[float]:
-        """Score one draft: a sorted search costs fewer numpy calls than the hash table."""
+        """Return one draft's margins: a sorted search costs fewer numpy calls than the table."""
         np = self._np
         out = [0.0] * len(self.models)
         for group in self._groups:
@@ -387,11 +401,11 @@ class Scorer:
                     total = total + _in_order(np, matrix[word_ids])
             scale = 1.0 / math.sqrt(count) if count else 0.0
             for col, i in enumerate(group.members):
-                out[i] = _sigmoid(self.models[i].bias + float(total[col]) * scale)
+                out[i] = self.models[i].bias + float(total[col]) * scale
         return out
 
     def _table_batch(self, keys: Sequence[str]) -> list[list[float]]:
-        """Score drafts together: n-grams found in a hash table, summed per draft."""
+        """Return drafts' margins together: n-grams found in a hash table, summed per draft."""
         np = self._np
         out = [[0.0] * len(self.models) for _ in keys]
         n_drafts = len(keys)
@@ -459,7 +473,7 @@ class Scorer:
             for i, total in zip(group.members, totals, strict=True):
                 bias = self.models[i].bias
                 for d, (value, scale) in enumerate(zip(total.tolist(), scales, strict=True)):
-                    out[d][i] = _sigmoid(bias + value * scale)
+                    out[d][i] = bias + value * scale
         return out
 
 

@@ -708,6 +708,9 @@ class RuleSet:
         """
         for matcher in (self._base, self._evasion):
             matcher.compile_all()
+        for compiled in self._metric_rules:
+            assert compiled.metric is not None
+            metrics.prepare(compiled.metric[0])
         if self._classifier_rules:
             if self._scorer is None:
                 self._scorer = classifier.Scorer([m for _, m, _ in self._classifier_rules])
@@ -761,22 +764,27 @@ class RuleSet:
 
     def _classify(self, scores: list[float], safe: str, text: str) -> list[Finding]:
         """Flag the draft for each classifier rule whose model scored it at the threshold."""
-        rules = self._classifier_rules
+        fired = [
+            i
+            for i, ((_, _, threshold), score) in enumerate(
+                zip(self._classifier_rules, scores, strict=True)
+            )
+            if score >= threshold
+        ]
+        if not fired:
+            return []
+        # A score has no excerpt of its own: point at the sentence that scores highest.
+        sentences = _sentences(safe)
+        best = [0] * len(fired)
+        if len(sentences) > 1:
+            keys = [base_key(safe[s:e]).text for s, e in sentences]
+            assert self._scorer is not None  # it gave the scores
+            best = self._scorer.highest(fired, keys)
         found: list[Finding] = []
-        sentences: list[tuple[int, int]] | None = None
-        texts: list[str] = []
-        features: dict[Any, Any] = {}  # each sentence's features, shared by the models
-        for (compiled, trained, threshold), score in zip(rules, scores, strict=True):
-            if score < threshold:
-                continue
-            # A score has no excerpt of its own: point at the sentence that scores highest.
-            if sentences is None:
-                sentences = _sentences(safe)
-                texts = [safe[s:e] for s, e in sentences]
-            start, end = sentences[0]
-            if len(sentences) > 1:
-                start, end = sentences[classifier.highest(trained, texts, features)]
-            message = _fill(compiled.message, score=round(score * 100))
+        for i, k in zip(fired, best, strict=True):
+            compiled = self._classifier_rules[i][0]
+            start, end = sentences[k]
+            message = _fill(compiled.message, score=round(scores[i] * 100))
             found.append(self._finding(compiled, text, start, end, None, message=message))
         return found
 

@@ -314,6 +314,13 @@ def _x_length_library(text: str, limit: int) -> tuple[int, int]:
     return result.weightedLength, len(text)
 
 
+def prepare(kind: str) -> None:
+    """Load now what measuring `kind` would load on first use (before forking batch workers)."""
+    if kind == "x_weighted_length":
+        _twitter_text()
+        _emoji_data()
+
+
 def measure(kind: str, text: str, limit: int) -> tuple[int, int, int] | None:
     """Return (start, end, value) of the part of text over the limit, or None if within it."""
     if kind == "x_weighted_length":
