@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ahocorasick
 import re2
@@ -564,6 +564,16 @@ def _close(spans: Iterable[tuple[int, int]], start: int, end: int, within: int) 
     return False
 
 
+class TablesStore(Protocol):
+    """Keeps a scorer's built tables between processes (the loader's cache folder)."""
+
+    def load(self) -> object | None:
+        """Return the tables kept for this rule set's models, or None."""
+
+    def save(self, tables: object) -> None:
+        """Keep tables for the next process; failing to is not an error."""
+
+
 class RuleSet:
     """A validated, compiled rules.yaml: call review(text) for each draft."""
 
@@ -598,6 +608,9 @@ class RuleSet:
         self._metric_rules: list[_CompiledRule] = []
         self._classifier_rules: list[tuple[_CompiledRule, classifier.Model, float]] = []
         self._scorer: classifier.Scorer | None = None  # built on first use
+        # Set by the loader: where prepare_all() may find the scorer's tables a previous
+        # process built for these very models, and keep the ones it builds.
+        self.tables_store: TablesStore | None = None
         self._base = _Matcher()
         self._evasion = _Matcher()
         for index, rule in enumerate(model.rules):
@@ -642,6 +655,7 @@ class RuleSet:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_scorer"] = None  # its numpy tables are rebuilt on first use
+        state["tables_store"] = None
         state["advice"] = []  # as a vouched load: `rules check` always loads in full
         state["_model"] = None  # see model_factory
         state["model_factory"] = None
@@ -728,7 +742,14 @@ class RuleSet:
         if self._classifier_rules:
             if self._scorer is None:
                 self._scorer = classifier.Scorer([m for _, m, _ in self._classifier_rules])
+            store = self.tables_store
+            if self._scorer.built:
+                return
+            if store is not None and self._scorer.use_tables(store.load()):
+                return
             self._scorer.build()
+            if store is not None:
+                store.save(self._scorer.tables())
 
     def rule_findings(self, text: str, rule_id: str) -> list[Finding]:
         """Return what one rule finds on its own (for checking that rule's examples)."""
