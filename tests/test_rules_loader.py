@@ -409,3 +409,64 @@ def test_a_damaged_or_shared_cached_rule_set_is_ignored(tmp_path, damage):
     for text in DRAFTS:
         assert again.review(text) == first.review(text)
     assert [r.id for r in again.rules] == [r.id for r in first.rules]
+
+
+def test_a_large_batch_reuses_the_scorer_tables_an_earlier_batch_built(tmp_path, monkeypatch):
+    from bot.rules import classifier
+
+    path, model = _model_rules_file(tmp_path)
+    cache = tmp_path / "cache"
+    load_rules(path, cache_dir=cache)
+    first = load_rules(path, cache_dir=cache)
+    first.prepare_all()  # as `check --batch` does before forking: builds, then keeps them
+    [kept] = cache.glob("tables-*.pickle")
+    assert kept.stat().st_mode & 0o077 == 0
+    monkeypatch.setattr(classifier.Scorer, "_build", lambda self: pytest.fail("built again"))
+    again = load_rules(path, cache_dir=cache)
+    again.prepare_all()
+    assert again.review_many(list(DRAFTS)) == first.review_many(list(DRAFTS))
+    monkeypatch.undo()
+    # New model weights, new tables: kept tables never outlive the model they came from.
+    _write_model(model, 60.0)
+    third = load_rules(path, cache_dir=cache)
+    built = []
+    real_build = classifier.Scorer._build
+    monkeypatch.setattr(classifier.Scorer, "_build", lambda self: built.append(real_build(self)))
+    third.prepare_all()
+    assert len(built) == 1
+    assert len(list(cache.glob("tables-*.pickle"))) == 2
+
+
+@pytest.mark.parametrize("damage", ["garbage", "shared", "other models"])
+def test_damaged_shared_or_foreign_scorer_tables_are_rebuilt_not_used(
+    tmp_path, monkeypatch, damage
+):
+    import os
+    import pickle
+
+    from bot.rules import classifier
+
+    path, _ = _model_rules_file(tmp_path)
+    cache = tmp_path / "cache"
+    load_rules(path, cache_dir=cache)
+    load_rules(path, cache_dir=cache).prepare_all()
+    [kept] = cache.glob("tables-*.pickle")
+    if damage == "garbage":
+        kept.write_bytes(b"\x80\x05not a pickle")
+    elif damage == "shared":
+        os.chmod(kept, 0o666)
+    else:  # tables of two models where this rule set has one
+        two = classifier.Scorer([classifier.Model({"ば": 1.0}, 0.0)] * 2)
+        kept.write_bytes(pickle.dumps(two.tables()))
+    again = load_rules(path, cache_dir=cache)
+    built = []
+    real_build = classifier.Scorer._build
+
+    def build(self):
+        built.append(self)
+        real_build(self)
+
+    monkeypatch.setattr(classifier.Scorer, "_build", build)
+    again.prepare_all()
+    assert len(built) == 1
+    assert again.review_many(list(DRAFTS)) == [again.review(t) for t in DRAFTS]

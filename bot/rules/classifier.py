@@ -308,6 +308,32 @@ class Scorer:
         if self._np is None:
             self._build()
 
+    @property
+    def built(self) -> bool:
+        """Whether the numpy tables are in place."""
+        return self._np is not None
+
+    def tables(self) -> list[_Group]:
+        """Return the numpy tables (built if need be), to keep for another process."""
+        self.build()
+        return self._groups
+
+    def use_tables(self, tables: object) -> bool:
+        """Take tables that tables() gave for the same models; False if these cannot be."""
+        if not isinstance(tables, list) or not all(isinstance(g, _Group) for g in tables):
+            return False
+        members = sorted(i for g in tables for i in g.members)
+        settings = {i: g.setting for g in tables for i in g.members}
+        if members != list(range(len(self.models))) or any(
+            settings[i] != m.scheme for i, m in enumerate(self.models)
+        ):
+            return False
+        import numpy as np
+
+        self._groups = tables
+        self._np = np
+        return True
+
     def _build(self) -> None:
         import numpy as np  # only rules files with a classifier, scoring many drafts, pay for it
 

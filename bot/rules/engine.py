@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import ahocorasick
 import re2
@@ -89,7 +89,7 @@ _COMMON_CHARS = (
     "etaoinshrdlcumwfgypbvkjxqz0123456789"
 )
 _NEVER = "\x01"
-_NOTHING = (2, (), frozenset(), frozenset(), (), False, False)  # an automaton value: no payload
+_NOTHING = (2, (), frozenset(), frozenset(), (), (), False, False)  # an automaton value: no payload
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -198,7 +198,7 @@ class _Matcher:
         self._always_hit: tuple[int, ...] = ()
         self._always_context: tuple[int, ...] = ()
         self._hit_ids: frozenset[int] = frozenset()
-        self._needs_both: frozenset[int] = frozenset()
+        self._near_ids: frozenset[int] = frozenset()  # the patterns in _near_patterns
         # rule index -> (rule index, context index) of each of its `near` contexts: every one
         # must show up for a match.
         self._near_needed: dict[int, frozenset[tuple[int, int]]] = {}
@@ -246,10 +246,10 @@ class _Matcher:
         compiled when a draft first needs it; `check` on one draft compiles a handful.
         """
         errors: list[PatternError] = []
-        triggered: dict[str, list[int]] = defaultdict(list)
+        triggered: dict[str, list[int]] = defaultdict(list)  # literal -> one-set patterns
+        paired: dict[str, list[int]] = defaultdict(list)  # literal -> tokens of two-set ones
         always_hit: list[int] = []
         always_context: list[int] = []
-        both: list[int] = []
         for i, (pattern, source, rule_index, role, extra, where) in enumerate(self._sources):
             compiled = None
             if not defer:
@@ -271,30 +271,31 @@ class _Matcher:
             if groups is None:
                 (always_hit if role == _HIT else always_context).append(i)
                 continue
-            # Token 2i stands for the first set of pattern i, 2i+1 for the second: a pattern
-            # with two sets runs only when both were seen.
+            # A pattern with one set runs when one of its literals is seen. One with two sets
+            # runs only when both were: token 2i stands for its first set, 2i+1 its second.
+            if len(groups) == 1:
+                for literal in groups[0]:
+                    triggered[literal].append(i)
+                continue
             for g, literals in enumerate(groups):
-                token = 2 * i + g
                 for literal in literals:
-                    triggered[literal].append(token)
-            if len(groups) == 2:
-                both.append(i)
+                    paired[literal].append(2 * i + g)
         if errors:
             raise PatternErrors(errors)
         self._always_hit = tuple(always_hit)
         self._always_context = tuple(always_context)
         self._hit_ids = frozenset(i for i, p in enumerate(self._patterns) if p.role == _HIT)
-        self._needs_both = frozenset(both)
         self._pattern_rule = tuple(p.rule_index for p in self._patterns)
         self._near_patterns = {
             i: (p.rule_index, int(p.extra or 0))
             for i, p in enumerate(self._patterns)
             if p.role == _NEAR
         }
+        self._near_ids = frozenset(self._near_patterns)
         self._always_near = frozenset(
             self._near_patterns[i] for i in always_context if i in self._near_patterns
         )
-        words = set(self._terms) | set(triggered)
+        words = set(self._terms) | set(triggered) | set(paired)
         if words:
             automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
             values: list[tuple[Any, ...]] = [_NOTHING]
@@ -314,6 +315,7 @@ class _Matcher:
                     hit_rules = frozenset([r for r, role, _ in payload if role == _HIT])
                     near = frozenset([(r, int(x or 0)) for r, role, x in payload if role == _NEAR])
                 tokens = triggered.get(word)
+                pairs = paired.get(word)
                 # An ASCII term is a whole word ('ass' is not in 'class'): which ends to check.
                 value = (
                     len(word),
@@ -321,6 +323,7 @@ class _Matcher:
                     hit_rules,
                     near,
                     tuple(tokens) if tokens else (),
+                    tuple(pairs) if pairs else (),
                     word[0] in word_chars,
                     word[-1] in word_chars,
                 )
@@ -348,6 +351,7 @@ class _Matcher:
         hit_rules: set[int] = set()
         events: list[tuple[int, int, tuple[tuple[int, int, str | int | None], ...]]] = []
         fired: set[int] = set()
+        pairs: set[int] = set()
         near_seen = set(self._always_near)
         if self._automaton is not None:
             n = len(text)
@@ -355,9 +359,20 @@ class _Matcher:
             values = self._values
             for end_idx, index in self._automaton.iter(text):
                 value = values[index]
-                length, payload, word_hits, near_keys, pattern_ids, word_start, word_end = value
+                (
+                    length,
+                    payload,
+                    word_hits,
+                    near_keys,
+                    pattern_ids,
+                    pair_ids,
+                    word_start,
+                    word_end,
+                ) = value
                 if pattern_ids:
                     fired.update(pattern_ids)
+                if pair_ids:
+                    pairs.update(pair_ids)
                 if not payload:
                     continue
                 start = end_idx - length + 1
@@ -374,13 +389,12 @@ class _Matcher:
         out: dict[int, _Hits] = {}
         patterns = self._patterns
         limit = MAX_FINDINGS_PER_RULE * 4
-        if fired:
+        if pairs:
             # Even tokens: a pattern's first literal set seen; odd: its second one.
-            evens = {token >> 1 for token in fired if not token & 1}
-            odds = {token >> 1 for token in fired if token & 1}
-            fired = (evens - self._needs_both) | (evens & odds)
+            firsts = {token >> 1 for token in pairs if not token & 1}
+            fired.update(firsts.intersection([token >> 1 for token in pairs if token & 1]))
         near_patterns = self._near_patterns
-        near_seen.update(near_patterns[i] for i in fired if i in near_patterns)
+        near_seen.update([near_patterns[i] for i in fired & self._near_ids])
         needed = self._near_needed
         runs = fired & self._hit_ids
         runs.update(self._always_hit)
@@ -550,6 +564,16 @@ def _close(spans: Iterable[tuple[int, int]], start: int, end: int, within: int) 
     return False
 
 
+class TablesStore(Protocol):
+    """Keeps a scorer's built tables between processes (the loader's cache folder)."""
+
+    def load(self) -> object | None:
+        """Return the tables kept for this rule set's models, or None."""
+
+    def save(self, tables: object) -> None:
+        """Keep tables for the next process; failing to is not an error."""
+
+
 class RuleSet:
     """A validated, compiled rules.yaml: call review(text) for each draft."""
 
@@ -584,6 +608,9 @@ class RuleSet:
         self._metric_rules: list[_CompiledRule] = []
         self._classifier_rules: list[tuple[_CompiledRule, classifier.Model, float]] = []
         self._scorer: classifier.Scorer | None = None  # built on first use
+        # Set by the loader: where prepare_all() may find the scorer's tables a previous
+        # process built for these very models, and keep the ones it builds.
+        self.tables_store: TablesStore | None = None
         self._base = _Matcher()
         self._evasion = _Matcher()
         for index, rule in enumerate(model.rules):
@@ -628,6 +655,7 @@ class RuleSet:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_scorer"] = None  # its numpy tables are rebuilt on first use
+        state["tables_store"] = None
         state["advice"] = []  # as a vouched load: `rules check` always loads in full
         state["_model"] = None  # see model_factory
         state["model_factory"] = None
@@ -714,7 +742,14 @@ class RuleSet:
         if self._classifier_rules:
             if self._scorer is None:
                 self._scorer = classifier.Scorer([m for _, m, _ in self._classifier_rules])
+            store = self.tables_store
+            if self._scorer.built:
+                return
+            if store is not None and self._scorer.use_tables(store.load()):
+                return
             self._scorer.build()
+            if store is not None:
+                store.save(self._scorer.tables())
 
     def rule_findings(self, text: str, rule_id: str) -> list[Finding]:
         """Return what one rule finds on its own (for checking that rule's examples)."""
