@@ -553,7 +553,7 @@ def load_rules(
     ruleset = _read_snapshot(snapshot)
     if ruleset is not None:
         ruleset.model_factory = partial(_model_of, text)
-        ruleset.tables_store = _TablesFile(cache_dir, snapshot.stem, ruleset.models_digest)
+        ruleset.tables_store = _TablesFile(snapshot, ruleset.models_digest)
         return ruleset
     saved = cache_dir / f"triggers-{fingerprint}.json"
     known = _read_json(saved)
@@ -578,11 +578,11 @@ def load_rules(
             temporary.replace(saved)  # atomic: a parallel start never reads half a file
             _prune(cache_dir, "triggers-*.json")
             _prune(cache_dir, "examples-*.ok")
-        _write_snapshot(snapshot, ruleset)
+        _write_private(snapshot, ruleset)
         _prune(cache_dir, "ruleset-*.pickle")
     except OSError:
         pass  # a read-only home is fine: the work is just done again next time
-    ruleset.tables_store = _TablesFile(cache_dir, snapshot.stem, ruleset.models_digest)
+    ruleset.tables_store = _TablesFile(snapshot, ruleset.models_digest)
     return ruleset
 
 
@@ -654,7 +654,7 @@ def _files_digest(files: tuple[str, ...]) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def _write_snapshot(path: Path, value: object) -> None:
+def _write_private(path: Path, value: object) -> None:
     """Pickle value at path atomically, readable and writable by this user only."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
@@ -672,13 +672,12 @@ class _TablesFile:
     holds the models' content digest, so tables never outlive the model files they came from.
     """
 
-    folder: Path
-    snapshot: str
+    snapshot: Path  # the rule set's snapshot: the tables sit beside it, named after it
     models_digest: str
 
     @property
     def path(self) -> Path:
-        return self.folder / f"tables-{self.snapshot}-{self.models_digest}.pickle"
+        return self.snapshot.with_name(f"tables-{self.snapshot.stem}-{self.models_digest}.pickle")
 
     def load(self) -> object | None:
         """Return the kept tables, or None (the scorer then builds and checks them itself)."""
@@ -687,9 +686,9 @@ class _TablesFile:
     def save(self, tables: object) -> None:
         """Keep tables for the next batch; a read-only cache folder just means no speed-up."""
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_snapshot(self.path, tables)
-            _prune(self.folder, "tables-*.pickle")
+            self.snapshot.parent.mkdir(parents=True, exist_ok=True)
+            _write_private(self.path, tables)
+            _prune(self.snapshot.parent, "tables-*.pickle")
         except OSError:
             pass
 
