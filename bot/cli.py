@@ -165,6 +165,12 @@ def _load(args: argparse.Namespace, err: TextIO) -> tuple[RuleSet | None, str]:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    code = _check(args, out, err)
+    # --exit-zero, as in ruff and flake8: findings are still reported; only errors fail.
+    return EXIT_OK if args.exit_zero and code == EXIT_FLAGGED else code
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ruleset, locale = _load(args, err)
     if ruleset is None:
         return EXIT_USAGE
@@ -463,6 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--rules", metavar="PATH", help=rules_help)
     check.add_argument("--format", choices=("text", "json", "jsonl"), default="text")
     check.add_argument("--batch", metavar="FILE.jsonl", help='lines of {"id": ..., "text": ...}')
+    check.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when a draft needs approval or changes (errors still exit 2)",
+    )
     check.add_argument(
         "--jobs",
         type=_jobs,

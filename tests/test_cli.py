@@ -131,6 +131,21 @@ def test_each_file_is_one_draft_and_exit_code_follows_the_worst_verdict(rules_fi
     assert [x["verdict"] for x in json.loads(out)] == ["ok", "block"]
 
 
+def test_exit_zero_reports_the_findings_but_fails_only_on_errors(rules_file, tmp_path):
+    block = tmp_path / "block.txt"
+    block.write_text("私の番号は090-1234-5678です", encoding="utf-8")
+    code, out, _ = run(
+        "check", "--exit-zero", "--rules", str(rules_file), "--format", "jsonl", str(block)
+    )
+    assert code == 0
+    assert json.loads(out)["verdict"] == "block"
+    missing = tmp_path / "missing.txt"
+    code, _, _ = run("check", "--exit-zero", "--rules", str(rules_file), str(missing))
+    assert code == 2
+    code, _, _ = run("check", "--exit-zero", "--rules", str(tmp_path / "nope.yaml"), str(block))
+    assert code == 2
+
+
 def test_batch_writes_one_json_line_per_draft_in_order(rules_file, tmp_path):
     batch = tmp_path / "drafts.jsonl"
     batch.write_text(
