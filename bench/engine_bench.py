@@ -35,6 +35,7 @@ from engine_common import (
     REPO,
     RESULTS,
     WORK,
+    machine_reference,
     met,
     social_review_command,
     summarize,
@@ -470,6 +471,8 @@ def render(results: dict[str, Any]) -> str:
         f"social-review engine benchmark ({meta['mode']}) {meta['started']}\n"
         f"python {meta['python']} on {meta['machine']}, {meta['cpus']} CPUs, "
         f"load average at start {meta['loadavg']}\n"
+        f"machine reference (pure Python, {meta['reference']['workload']}): best "
+        f"{meta['reference']['best_s']} s, median {meta['reference']['median_s']} s\n"
         f"default rules: {meta['rules_file']} ({meta['rules']} rules, sha256 {meta['rules_sha256']},"
         f" snapshot {meta['rules_snapshot']}); engine bot/rules sha256 {meta['engine_sha256']}"
     )
@@ -742,6 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "engine_sha256": _engine_hash(),
             "rules": len(ruleset.rules),
             "default_rules_load_s": round(load_s, 3),
+            "reference": machine_reference(),
         }
     }
 

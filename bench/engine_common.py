@@ -123,6 +123,29 @@ def wall_clock(
     }
 
 
+def machine_reference(runs: int = 5) -> dict[str, Any]:
+    """Time a fixed pure-Python workload (no project code): how fast this machine is right now.
+
+    The same code measures 1.5-2x apart on this project's VMs from one day to the next, so a
+    run's figures are read beside this one: when it is slower, everything is, ours or not.
+    """
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        counts: dict[int, int] = {}
+        total = 0
+        for i in range(2_000_000):
+            total += i & 7
+            counts[i & 1023] = counts.get(i & 1023, 0) + 1
+        times.append(time.perf_counter() - start)
+    return {
+        "workload": "2M loop steps with dict updates",
+        "runs_s": [round(t, 4) for t in times],
+        "best_s": round(min(times), 4),
+        "median_s": round(statistics.median(times), 4),
+    }
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     """Call fn and return (its result, seconds it took)."""
     start = time.perf_counter()
