@@ -113,6 +113,30 @@ def test_scoring_drafts_together_gives_each_exactly_the_score_it_gets_alone():
     assert together.scores_many([]) == []
 
 
+def test_tables_read_back_from_a_file_score_bit_for_bit_as_the_ones_built():
+    import pickle
+
+    models = _shipped_models()
+    dev = parse_corpus((ROOT / "tests/corpus/dev.yaml").read_text(encoding="utf-8"))
+    keys = [base_key(d.text).text for d in dev[:120]] + [base_key(t).text for t in MOCKING]
+    built = C.Scorer(models, warm_up=0)
+    expected = built.margins_many(keys)
+    kept = pickle.dumps(built.tables())
+    read = C.Scorer(models, warm_up=0)
+    assert read.use_tables(pickle.loads(kept))
+    assert read.margins_many(keys) == expected  # in batches
+    assert [read.margins_many([k])[0] for k in keys] == expected  # one by one
+    # The transposed copy of the n-gram weights is derived on reading, not kept in the file.
+    group = built.tables()[0]
+    state = group.__getstate__()
+    transposed = group.by_code.T
+    assert not any(
+        getattr(v, "shape", None) == transposed.shape and (v == transposed).all() for v in state
+    )
+    with pytest.raises(ValueError):  # tables of another layout: the loader builds anew
+        type(group).__new__(type(group)).__setstate__(state[:-1])
+
+
 ENGLISH = [
     "Unlike some brands, we actually test ours. Thank you for asking!",
     "Thank you for asking: our spring menu starts on Monday.",

@@ -6,7 +6,7 @@ import math
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from itertools import pairwise, repeat
 from operator import add
 from typing import Any
@@ -360,9 +360,11 @@ class Scorer:
                 matrix[at, col] = np.fromiter(weights.values(), np.float64, len(weights))
             codes = _gram_codes(np, grams)
             order = np.argsort(codes, kind="stable")
-            # n-gram weights in the order of their sorted codes, one contiguous array per model
+            # n-gram weights in the order of their sorted codes; the words' rows and the unknown
+            # row after them, in a matrix of their own (the n-gram rows are kept once, by code)
             by_code = matrix[order] if len(grams) else matrix[:0]
-            word_rows = {g: rows[g] for g in words}
+            n_grams = len(grams)
+            word_rows = {g: rows[g] - n_grams for g in words}
             groups.append(
                 _Group(
                     setting,
@@ -370,9 +372,8 @@ class Scorer:
                     codes[order],
                     by_code,
                     _hash_table(np, codes[order]),
-                    by_code.T.copy(),
                     word_rows,
-                    matrix,
+                    matrix[n_grams:].copy(),
                 )
             )
         self._groups = groups
@@ -397,7 +398,7 @@ class Scorer:
                 group.codes,
                 group.by_code,
                 group.word_rows,
-                group.matrix,
+                group.word_matrix,
             )
             t = _fold(key)
             padded = _BOS + t + _EOS
@@ -475,7 +476,7 @@ class Scorer:
                 for column in group.gram_weights
             ]
             if words or word_pairs:
-                unknown = len(group.matrix) - 1
+                unknown = len(group.word_matrix) - 1
                 word_ids: list[int] = []
                 word_owner: list[int] = []
                 for d, t in enumerate(folded):
@@ -490,7 +491,7 @@ class Scorer:
                         word_ids += ids
                         word_owner += [d] * len(ids)
                 if word_ids:
-                    picked = group.matrix[word_ids].T
+                    picked = group.word_matrix[word_ids].T
                     totals = [
                         total + np.bincount(word_owner, weights=column, minlength=n_drafts)
                         for total, column in zip(totals, picked, strict=True)
@@ -512,9 +513,25 @@ class _Group:
     codes: Any  # the n-grams' integer codes, sorted
     by_code: Any  # (n-grams, models): the n-grams' weights in the order of their codes
     table: tuple[Any, Any, int, int]  # hash table of codes: see _hash_table
-    gram_weights: Any  # by_code transposed: one contiguous row per model
-    word_rows: dict[str, int]  # word feature -> its row in matrix
-    matrix: Any  # (features + 1, models): every weight; the last row is all zeros
+    word_rows: dict[str, int]  # word feature -> its row in word_matrix
+    word_matrix: Any  # (words + 1, models): the words' weights; the last row is all zeros
+    # by_code transposed, one contiguous row per model (the batches' bincount): derived from
+    # by_code, so it is rebuilt when tables are read back rather than kept in the file
+    gram_weights: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.gram_weights = self.by_code.T.copy()
+
+    def __getstate__(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(self) if f.init]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        kept = [f.name for f in fields(self) if f.init]
+        if not isinstance(state, list) or len(state) != len(kept):
+            raise ValueError("tables of another layout")  # the loader then builds them anew
+        for name, value in zip(kept, state, strict=True):
+            setattr(self, name, value)
+        self.__post_init__()
 
 
 def _in_order(np: Any, rows: Any) -> Any:
