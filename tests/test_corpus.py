@@ -16,21 +16,21 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# Training sets (dev*.yaml and the retired holdout.yaml … holdout33.yaml) tuned rules.yaml and
-# trained its models; holdout34.yaml … holdout36.yaml were written blind (their authors never
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout36.yaml) tuned rules.yaml and
+# trained its models; holdout37.yaml … holdout39.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout34.yaml", "overboard"): "blind set: 11 of 49 over-the-line drafts not flagged (78%)",
-    ("holdout34.yaml", "approval"): "blind set: 3 of 38 proposals not routed",
-    ("holdout35.yaml", "overboard"): "blind set: 14 of 48 over-the-line drafts not flagged (71%)",
-    ("holdout35.yaml", "competitor"): "blind set: 9 of 32 rival digs not flagged (72%)",
-    ("holdout35.yaml", "approval"): "blind set: 3 of 39 proposals not routed",
-    ("holdout36.yaml", "overboard"): "blind set: 7 of 49 over-the-line drafts not flagged (86%)",
-    ("holdout36.yaml", "competitor"): "blind set: 8 of 31 rival digs not flagged (74%)",
-    ("holdout36.yaml", "approval"): "blind set: 3 of 39 proposals not routed",
+    ("holdout37.yaml", "overboard"): "blind set: 7 of 49 over-the-line drafts not flagged (86%)",
+    ("holdout37.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
+    ("holdout38.yaml", "overboard"): "blind set: 9 of 50 over-the-line drafts not flagged (82%)",
+    ("holdout38.yaml", "clean"): "blind set: 7 of 100 clean drafts warned (93% quiet)",
+    ("holdout38.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
+    ("holdout39.yaml", "overboard"): "blind set: 10 of 50 over-the-line drafts not flagged (80%)",
+    ("holdout39.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
+    ("holdout39.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
 }
 
 
