@@ -17,21 +17,20 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# Training sets (dev*.yaml and the retired holdout.yaml … holdout39.yaml) tuned rules.yaml and
-# trained its models; holdout40.yaml … holdout42.yaml were written blind (their authors never
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout42.yaml) tuned rules.yaml and
+# trained its models; holdout43.yaml … holdout45.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout40.yaml", "overboard"): "blind set: 9 of 50 over-the-line drafts not flagged (82%)",
-    ("holdout40.yaml", "competitor"): "blind set: 6 of 31 rival digs not flagged (81%)",
-    ("holdout40.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
-    ("holdout41.yaml", "overboard"): "blind set: 8 of 50 over-the-line drafts not flagged (84%)",
-    ("holdout41.yaml", "competitor"): "blind set: 4 of 32 rival digs not flagged (88%)",
-    ("holdout41.yaml", "approval"): "blind set: 2 of 39 proposals not routed",
-    ("holdout42.yaml", "overboard"): "blind set: 7 of 49 over-the-line drafts not flagged (86%)",
-    ("holdout42.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
+    ("holdout43.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
+    ("holdout43.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
+    ("holdout44.yaml", "collaboration"): "blind set: 5 of 37 proposals not flagged (86%)",
+    ("holdout44.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
+    ("holdout44.yaml", "approval"): "blind set: 5 of 37 proposals not routed",
+    ("holdout45.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
+    ("holdout45.yaml", "approval"): "blind set: 2 of 39 proposals not routed",
 }
 
 
