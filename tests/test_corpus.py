@@ -17,20 +17,21 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# Training sets (dev*.yaml and the retired holdout.yaml … holdout42.yaml) tuned rules.yaml and
-# trained its models; holdout43.yaml … holdout45.yaml were written blind (their authors never
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout45.yaml) tuned rules.yaml and
+# trained its models; holdout46.yaml … holdout48.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout43.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
-    ("holdout43.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
-    ("holdout44.yaml", "collaboration"): "blind set: 5 of 37 proposals not flagged (86%)",
-    ("holdout44.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
-    ("holdout44.yaml", "approval"): "blind set: 5 of 37 proposals not routed",
-    ("holdout45.yaml", "competitor"): "blind set: 5 of 32 rival digs not flagged (84%)",
-    ("holdout45.yaml", "approval"): "blind set: 2 of 39 proposals not routed",
+    ("holdout46.yaml", "overboard"): "blind set: 5 of 49 over-the-line drafts not flagged (89.8%)",
+    ("holdout46.yaml", "clean"): "blind set: 7 of 100 clean drafts warned (93%)",
+    ("holdout46.yaml", "approval"): "blind set: 1 of 39 proposals not routed",
+    ("holdout47.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
+    ("holdout47.yaml", "approval"): "blind set: 1 of 39 proposals not routed",
+    ("holdout48.yaml", "overboard"): "blind set: 6 of 49 over-the-line drafts not flagged (88%)",
+    ("holdout48.yaml", "competitor"): "blind set: 4 of 32 rival digs not flagged (88%)",
+    ("holdout48.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
 }
 
 
