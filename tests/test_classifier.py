@@ -262,8 +262,54 @@ def test_a_classifier_rule_takes_no_word_lists_and_needs_a_threshold_between_0_a
         """
     with pytest.raises(RulesError, match="one kind"):
         load_rules_text(rules_yaml(base.format(t=0.5, extra="terms: [バカ]")))
+    with pytest.raises(RulesError, match="do not apply"):
+        load_rules_text(rules_yaml(base.format(t=0.5, extra="near: {terms: [x]}")))
     with pytest.raises(RulesError):
         load_rules_text(rules_yaml(base.format(t=1.5, extra="")))
+
+
+def _guarded(tmp_path: Path, unless: str) -> Path:
+    (tmp_path / "mock.json").write_text(json.dumps(_toy_model().to_dict()), encoding="utf-8")
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        rules_yaml(
+            f"""
+            - id: overboard.model
+              category: overboard
+              message: "見下しに読めるかも"
+              classifier: {{model: mock.json, threshold: 0.5}}
+              unless: {unless}
+              examples:
+                match: ["@kai え、まだ登録してなかったんですか？笑"]
+                no_match: ["@kai え、まだ登録してなかったんですか？笑（冗談です）"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_an_unless_cue_near_the_flagged_sentence_cancels_a_classifier_finding(tmp_path):
+    rs = load_rules(_guarded(tmp_path, "{terms: [冗談です, just kidding], within: 10}"))
+    mocking = "え、まだ更新してなかったんですか？そこからですか笑"
+    assert [f.rule_id for f in rs.review(f"@kai {mocking}").findings] == ["overboard.model"]
+    # The cue is normalized like any term (full-width, case) and may sit just after the sentence.
+    assert rs.review(f"@kai {mocking}（冗談です）").findings == ()
+    assert rs.review(f"@kai {mocking} JUST KIDDING").findings == ()
+    # Too far from the sentence the model points at: it does not speak for that sentence.
+    far = (
+        f"@kai {mocking}\nご連絡ありがとうございます。いつも本当にお世話になっております。冗談です"
+    )
+    assert [f.rule_id for f in rs.review(far).findings] == ["overboard.model"]
+
+
+def test_a_classifier_rules_unless_patterns_load_and_a_bad_one_is_named_with_its_line(tmp_path):
+    rs = load_rules(_guarded(tmp_path, "{patterns: ['冗談(です|だよ)'], within: 5}"))
+    assert rs.review("@kai え、まだ登録してなかったんですか？笑 冗談だよ").findings == ()
+    with pytest.raises(RulesError) as info:
+        load_rules(_guarded(tmp_path, "{patterns: ['(?<=x)冗談'], within: 5}"), locale="en")
+    [problem] = info.value.problems
+    assert problem.rule_id == "overboard.model" and problem.line == 9
 
 
 def test_editing_a_model_file_reruns_the_examples_even_when_the_rules_file_is_unchanged(tmp_path):

@@ -613,6 +613,10 @@ class RuleSet:
         self.tables_store: TablesStore | None = None
         self._base = _Matcher()
         self._evasion = _Matcher()
+        # The `unless` cues of classifier rules: one pseudo-rule per (rule, context), looked
+        # for only when such a rule's model has flagged the draft.
+        self._guards = _Matcher()
+        self._guard_of: list[tuple[int, int]] = []
         for index, rule in enumerate(model.rules):
             compiled = _CompiledRule(
                 index=index,
@@ -643,6 +647,7 @@ class RuleSet:
                 if trained is None:
                     raise ValueError(f"rule {rule.id}: its classifier model was not loaded")
                 self._classifier_rules.append((compiled, trained, rule.classifier.threshold))
+                self._add_guards(index, rule)
                 continue
             self._add_rule(compiled, rule)
         self._order = {rule.id: i for i, rule in enumerate(model.rules)}
@@ -651,6 +656,15 @@ class RuleSet:
         known = known_triggers or {}
         self._base.freeze(known, self.pattern_triggers, defer_patterns)
         self._evasion.freeze(known, self.pattern_triggers, defer_patterns)
+        try:
+            self._guards.freeze(known, self.pattern_triggers, defer_patterns)
+        except PatternErrors as exc:
+            raise PatternErrors(
+                [
+                    PatternError(e.pattern, e.reason, self._guard_of[e.rule_index][0], e.where)
+                    for e in exc.errors
+                ]
+            ) from None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -681,7 +695,19 @@ class RuleSet:
         A rule with `near` cues is left out: it only runs where its cues are.
         """
         found = [*self._base.unfiltered(), *self._evasion.unfiltered()]
+        found += [(self._guard_of[g][0], where, p) for g, where, p in self._guards.unfiltered()]
         return [f for f in found if not self._rules[f[0]].near]
+
+    def _add_guards(self, index: int, rule: Rule) -> None:
+        """Register a classifier rule's `unless` contexts (each its own pseudo-rule)."""
+        for k, ctx in enumerate(rule.unless_contexts):
+            g = len(self._guard_of)
+            self._guard_of.append((index, k))
+            for term in ctx.terms or ():
+                self._guards.add_term(normalize_term(term, evasion=False), g, _HIT)
+            base: tuple[Any, ...] = ("unless", k) if isinstance(rule.unless, list) else ("unless",)
+            for j, pattern in enumerate(ctx.patterns or ()):
+                self._guards.add_pattern(pattern, False, g, _HIT, None, (*base, "patterns", j))
 
     def _add_rule(self, compiled: _CompiledRule, rule: Rule) -> None:
         ev = rule.evasion
@@ -734,7 +760,7 @@ class RuleSet:
 
         Called before forking batch workers, so each worker shares it instead of redoing it.
         """
-        for matcher in (self._base, self._evasion):
+        for matcher in (self._base, self._evasion, self._guards):
             matcher.compile_all()
         for compiled in self._metric_rules:
             assert compiled.metric is not None
@@ -792,13 +818,17 @@ class RuleSet:
             if not self._evasion.empty:
                 findings.extend(self._scan(self._evasion, evasion_key(key), text))
             if scores is not None:
-                findings.extend(self._classify(scores, safe, text))
+                findings.extend(self._classify(scores, safe, text, key))
         for compiled in self._metric_rules:
             findings.extend(self._measure(compiled, safe, text))
         return findings
 
-    def _classify(self, scores: list[float], safe: str, text: str) -> list[Finding]:
-        """Flag the draft for each classifier rule whose model scored it at the threshold."""
+    def _classify(self, scores: list[float], safe: str, text: str, key: Key) -> list[Finding]:
+        """Flag the draft for each classifier rule whose model scored it at the threshold.
+
+        A rule's `unless` cue within its `within` characters of the sentence the finding
+        points at cancels the finding.
+        """
         fired = [
             i
             for i, ((_, _, threshold), score) in enumerate(
@@ -816,12 +846,28 @@ class RuleSet:
             assert self._scorer is not None  # it gave the scores
             best = self._scorer.highest(fired, keys)
         found: list[Finding] = []
+        guards: dict[tuple[int, int], list[tuple[int, int]]] | None = None
         for i, k in zip(fired, best, strict=True):
             compiled = self._classifier_rules[i][0]
             start, end = sentences[k]
+            if compiled.unless:
+                if guards is None:
+                    guards = self._guard_spans(key)
+                if any(
+                    _close(guards.get((compiled.index, c), ()), start, end, within)
+                    for c, within in compiled.unless
+                ):
+                    continue
             message = _fill(compiled.message, score=round(scores[i] * 100))
             found.append(self._finding(compiled, text, start, end, None, message=message))
         return found
+
+    def _guard_spans(self, key: Key) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """Return where each classifier rule's `unless` context is seen, in original offsets."""
+        spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for g, hits in self._guards.scan(key.text).items():
+            spans[self._guard_of[g]] = [key.span(s, e) for s, e, _, _ in hits.hits]
+        return spans
 
     def _scan(self, matcher: _Matcher, key: Key, text: str) -> list[Finding]:
         raw = matcher.scan(key.text)

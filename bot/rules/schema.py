@@ -149,7 +149,9 @@ class Rule(_Strict):
         description="Only flag when one of these is close by (a list: one of each, all close by).",
     )
     unless: Context | list[Context] | None = Field(
-        default=None, description="Do not flag when one of these is close by (a list: any)."
+        default=None,
+        description="Do not flag when one of these is close by (a list: any). On a `classifier`"
+        " rule: close to the sentence the model's finding points at.",
     )
     evasion: bool = Field(
         default=False,
@@ -190,11 +192,12 @@ class Rule(_Strict):
         if kinds == 0:
             raise ValueError("needs `terms`, `patterns`, `replace`, `metric` or `classifier`")
         whole_draft = self.metric is not None or self.classifier is not None
-        if whole_draft and (self.near or self.unless or self.allow or self.evasion):
+        if whole_draft and (self.near or self.allow or self.evasion):
             raise ValueError(
-                "`near`, `unless`, `allow` and `evasion` do not apply to a `metric` or"
-                " `classifier` rule"
+                "`near`, `allow` and `evasion` do not apply to a `metric` or `classifier` rule"
             )
+        if self.metric is not None and self.unless:
+            raise ValueError("`unless` does not apply to a `metric` rule")
         return self
 
 
