@@ -17,21 +17,22 @@ CATEGORIES = ["overboard", "privacy", "collaboration", "commitment", "competitor
 MIN_RECALL = 0.90
 MIN_CLEAN = 0.95
 
-# Training sets (dev*.yaml and the retired holdout.yaml … holdout45.yaml) tuned rules.yaml and
-# trained its models; holdout46.yaml … holdout48.yaml were written blind (their authors never
+# Training sets (dev*.yaml and the retired holdout.yaml … holdout48.yaml) tuned rules.yaml and
+# trained its models; holdout49.yaml … holdout51.yaml were written blind (their authors never
 # saw rules.yaml or the other sets) and never shown to whoever tuned the rules, so they estimate
 # how the rules do on drafts nobody has seen (tests/rules_helpers.py lists both). Where a set
 # still falls short of the promise, the test is a strict xfail: it documents the gap, and fails
 # loudly the day the rules close it (then delete the entry).
 KNOWN_SHORT = {
-    ("holdout46.yaml", "overboard"): "blind set: 5 of 49 over-the-line drafts not flagged (89.8%)",
-    ("holdout46.yaml", "clean"): "blind set: 7 of 100 clean drafts warned (93%)",
-    ("holdout46.yaml", "approval"): "blind set: 1 of 39 proposals not routed",
-    ("holdout47.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
-    ("holdout47.yaml", "approval"): "blind set: 1 of 39 proposals not routed",
-    ("holdout48.yaml", "overboard"): "blind set: 6 of 49 over-the-line drafts not flagged (88%)",
-    ("holdout48.yaml", "competitor"): "blind set: 4 of 32 rival digs not flagged (88%)",
-    ("holdout48.yaml", "approval"): "blind set: 2 of 38 proposals not routed",
+    ("holdout49.yaml", "overboard"): "blind set: 7 of 49 over-the-line drafts not flagged (86%)",
+    ("holdout49.yaml", "competitor"): "blind set: 7 of 32 rival digs not flagged (78%)",
+    ("holdout49.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
+    ("holdout50.yaml", "overboard"): "blind set: 11 of 49 over-the-line drafts not flagged (78%)",
+    ("holdout50.yaml", "competitor"): "blind set: 6 of 32 rival digs not flagged (81%)",
+    ("holdout50.yaml", "approval"): "blind set: 1 of 38 proposals not routed",
+    ("holdout51.yaml", "overboard"): "blind set: 5 of 49 over-the-line drafts not flagged (89.8%)",
+    ("holdout51.yaml", "competitor"): "blind set: 6 of 33 rival digs not flagged (82%)",
+    ("holdout51.yaml", "clean"): "blind set: 6 of 100 clean drafts warned (94%)",
 }
 
 
