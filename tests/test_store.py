@@ -207,3 +207,42 @@ def test_a_naive_datetime_is_refused(store, clock):
         store.add_draft("C1", "14.1", "U1", "h", [], clock().replace(tzinfo=None))
     assert store.draft("C1", "14.1") is None
     assert clock().tzinfo is UTC
+
+
+def test_a_replica_connecting_while_another_writes_a_fresh_sqlite_file_waits_instead_of_failing(
+    tmp_path, clock
+):
+    # A fresh file is in rollback-journal mode; switching it to WAL needs an exclusive lock,
+    # and SQLite refuses that at once (no busy wait) while another process holds a write lock.
+    import sqlite3
+    import subprocess
+    import sys
+
+    path = tmp_path / "fresh.db"
+    setup = sqlite3.connect(path)
+    setup.execute("CREATE TABLE other_writer (x INTEGER)")
+    setup.commit()
+    setup.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE'); c.execute('INSERT INTO other_writer VALUES (1)')\n"
+            "print('holding', flush=True); time.sleep(0.5); c.execute('COMMIT')\n",
+            str(path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        store = open_store(f"sqlite:///{path}", clock())
+    finally:
+        holder.wait(timeout=30)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        versions = list(conn.execute(select(schema_version.c.version)).scalars())
+    assert versions == list(range(1, LATEST_VERSION + 1))
+    store.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
@@ -59,9 +61,9 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
         # Let SQLAlchemy's "begin" hook own transactions instead of the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -78,6 +80,26 @@ def create_store_engine(url: str, **kwargs: Any) -> Engine:
 
 
 _READ_ONLY = "social_review_read_only"
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the database file to WAL, waiting out another process's write transaction.
+
+    Leaving rollback-journal mode needs an exclusive lock, and while another connection holds
+    a write lock SQLite answers "database is locked" at once, without its busy handler: two
+    replicas starting on a fresh file (one migrating, one connecting) hit exactly that. Retry
+    for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def open_store(url: str, now: datetime, **engine_kwargs: Any) -> SqlStore:
