@@ -39,6 +39,11 @@ def _opts() -> re2.Options:
         ),
         ("LINE|ライン", {"line", "ライン"}),  # the key is lower case: so are the triggers
         ("x{2}y", {"xxy"}),
+        # RE2's Unicode classes and hex escapes are read too (a class never yields a literal)
+        (r"\p{Han}+さん", {"さん"}),
+        (r"(thanks|kudos) to [\pL'-]+", {"thanks", "kudos"}),
+        (r"寒そう[\x{1F300}-\x{1FAFF}]", {"寒そう"}),
+        (r"a\\pLb", {"a\\plb"}),  # an escaped backslash, then the letters p L
     ],
 )
 def test_triggers_are_the_literals_every_match_must_contain(pattern, expected):
@@ -69,7 +74,7 @@ def test_a_second_set_from_another_part_of_the_pattern_must_also_be_present():
         ".{3,}",
         "[[:alpha:]]x",  # RE2 syntax Python reads differently: never guessed
         "[^[:space:]]x",
-        r"\p{Han}+さん",
+        r"\p{Han}+",  # a Unicode class alone holds no literal
         "(?s)a.b",
     ],
 )
@@ -82,7 +87,7 @@ def _shipped_patterns() -> list[tuple[str, bool]]:
     rs = load_rules(ROOT / "rules.yaml")
     return [
         (source, matcher is rs._evasion)
-        for matcher in (rs._base, rs._evasion)
+        for matcher in (rs._base, rs._evasion, rs._guards)
         for (_, source, *_rest) in matcher._sources
     ]
 

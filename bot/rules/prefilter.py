@@ -83,9 +83,27 @@ def _common(literal: str) -> bool:
 
 
 # RE2 syntax that Python's parser reads differently (or not at all): such a pattern always runs.
-_FOREIGN = ("\\p", "\\P", "\\C", "\\Q", "\\z", "\\x{", "(?U", "(?s", "(?m")
+_FOREIGN = ("\\C", "\\Q", "\\z", "(?U", "(?s", "(?m")
 # A POSIX class ([[:alpha:]], [^[:space:]]) is foreign too; a class holding a colon ([:,]) is not.
 _POSIX_CLASS = re.compile(r"\[:\^?[a-z]+:\]")
+
+# RE2 spellings Python's parser does not read but can be said in its terms: a Unicode class
+# (\pL, \p{Han}, \PN) becomes \w, a class either way, which never yields a literal; \x{1F600}
+# becomes \U0001f600. Escaped backslashes are consumed in pairs, so \\pL stays text.
+_ESCAPE = re.compile(r"\\(?:([pP])(?:\{\^?\w+\}|[A-Za-z])|x\{([0-9A-Fa-f]{1,6})\}|.)", re.DOTALL)
+
+
+def _pythonic(source: str) -> str:
+    """Return source with RE2's Unicode classes and hex escapes in Python's spelling."""
+
+    def spell(m: re.Match[str]) -> str:
+        if m.group(1):
+            return "\\w"
+        if m.group(2):
+            return f"\\U{int(m.group(2), 16):08x}"
+        return m.group(0)
+
+    return _ESCAPE.sub(spell, source) if "\\" in source else source
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +122,7 @@ def trigger_groups(source: str) -> tuple[frozenset[str], ...] | None:
     The second set, when there is one, comes from another part of the pattern
     (@handle … 一緒に): a draft must hold both before the pattern runs. None: unknown.
     """
+    source = _pythonic(source)
     if any(marker in source for marker in _FOREIGN) or _POSIX_CLASS.search(source):
         return None
     try:
