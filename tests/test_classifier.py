@@ -206,9 +206,15 @@ def test_the_scorers_hash_table_finds_what_a_sorted_search_finds():
     assert (expected >= 0).sum() >= len(codes)
 
 
-def _rules_with_model(tmp_path: Path, threshold: float = 0.5) -> Path:
+def _rules_with_model(
+    tmp_path: Path,
+    threshold: float = 0.5,
+    unless: str = "",
+    no_match: str = "@kai ご連絡ありがとうございます",
+) -> Path:
     (tmp_path / "mock.json").write_text(json.dumps(_toy_model().to_dict()), encoding="utf-8")
     path = tmp_path / "rules.yaml"
+    guard = f"unless: {unless}" if unless else ""
     path.write_text(
         rules_yaml(
             f"""
@@ -217,9 +223,10 @@ def _rules_with_model(tmp_path: Path, threshold: float = 0.5) -> Path:
               confidence: medium
               message: "見下しに読めるかも（推定 {{score}}%）"
               classifier: {{model: mock.json, threshold: {threshold}}}
+              {guard}
               examples:
                 match: ["@kai え、まだ登録してなかったんですか？笑"]
-                no_match: ["@kai ご連絡ありがとうございます"]
+                no_match: ["{no_match}"]
             """
         ),
         encoding="utf-8",
@@ -269,24 +276,9 @@ def test_a_classifier_rule_takes_no_word_lists_and_needs_a_threshold_between_0_a
 
 
 def _guarded(tmp_path: Path, unless: str) -> Path:
-    (tmp_path / "mock.json").write_text(json.dumps(_toy_model().to_dict()), encoding="utf-8")
-    path = tmp_path / "rules.yaml"
-    path.write_text(
-        rules_yaml(
-            f"""
-            - id: overboard.model
-              category: overboard
-              message: "見下しに読めるかも"
-              classifier: {{model: mock.json, threshold: 0.5}}
-              unless: {unless}
-              examples:
-                match: ["@kai え、まだ登録してなかったんですか？笑"]
-                no_match: ["@kai え、まだ登録してなかったんですか？笑（冗談です）"]
-            """
-        ),
-        encoding="utf-8",
+    return _rules_with_model(
+        tmp_path, unless=unless, no_match="@kai え、まだ登録してなかったんですか？笑（冗談です）"
     )
-    return path
 
 
 def test_an_unless_cue_near_the_flagged_sentence_cancels_a_classifier_finding(tmp_path):
@@ -309,7 +301,9 @@ def test_a_classifier_rules_unless_patterns_load_and_a_bad_one_is_named_with_its
     with pytest.raises(RulesError) as info:
         load_rules(_guarded(tmp_path, "{patterns: ['(?<=x)冗談'], within: 5}"), locale="en")
     [problem] = info.value.problems
-    assert problem.rule_id == "overboard.model" and problem.line == 9
+    assert problem.rule_id == "overboard.model"
+    lines = (tmp_path / "rules.yaml").read_text(encoding="utf-8").splitlines()
+    assert lines[problem.line - 1].strip().startswith("unless:")  # the line of the bad pattern
 
 
 def test_editing_a_model_file_reruns_the_examples_even_when_the_rules_file_is_unchanged(tmp_path):
